@@ -1,0 +1,555 @@
+"""The conformance test classes. See :mod:`lucia.testing` for how to use them."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, ClassVar
+
+import anyio
+import pytest
+
+from lucia._core import Lucia
+from lucia._errors import LuciaError
+from lucia._password import Argon2idHasher
+from lucia.adapters import KeyRow, SessionAndUserAdapter, SessionRow, UserRow
+from lucia.testing._clock import FakeClock
+
+__all__ = [
+    "CONFORMANCE_USER_COLUMNS",
+    "AdapterTests",
+    "LuciaSessionTests",
+    "LuciaTests",
+    "SessionAdapterTests",
+    "UserAdapterTests",
+    "fast_password_hasher",
+]
+
+#: The user columns the suite writes: give the fixture's user table these.
+CONFORMANCE_USER_COLUMNS: dict[str, str] = {"username": "text"}
+
+#: Strings that break naive SQL, shells, JSON and unicode handling.
+AWKWARD_STRINGS = (
+    "o'brien\"; DROP TABLE auth_user; --",
+    "%s %% ? $1 :name \\ \\x00-free {curly} [bracket] `tick`",
+    "emoji 🧑‍💻🔐 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "שלום עולם مرحبا",  # noqa: RUF001 - right-to-left text on purpose
+    "  leading and trailing spaces  ",
+)
+
+NOW_MS = 1_800_000_000_000
+DAY_MS = 86_400_000
+
+
+def fast_password_hasher() -> Argon2idHasher:
+    """An Argon2id hasher with tiny parameters: for test suites only, never production."""
+    return Argon2idHasher(memory_cost=1024, time_cost=1, parallelism=1)
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def _user(username: str | None = "ada", **extra: Any) -> UserRow:
+    return UserRow(id=_id("user"), attributes={"username": username, **extra})
+
+
+def _key(user_id: str, *, primary: bool = False, password: str | None = None, expires: int | None = None) -> KeyRow:
+    return KeyRow(id=f"email:{_id('k')}", user_id=user_id, primary_key=primary, hashed_password=password, expires=expires)
+
+
+def _session(user_id: str, *, active: int = NOW_MS + DAY_MS, idle: int = NOW_MS + 2 * DAY_MS) -> SessionRow:
+    return SessionRow(id=secrets.token_hex(32), user_id=user_id, active_expires=active, idle_expires=idle)
+
+
+async def _gather(count: int, call: Callable[[], Awaitable[Any]]) -> list[Any]:
+    """Run ``call`` ``count`` times concurrently; return each result or exception."""
+    results: list[Any] = [None] * count
+
+    async def one(index: int) -> None:
+        try:
+            results[index] = await call()
+        except Exception as exc:  # the outcomes are what the tests assert on
+            results[index] = exc
+
+    async with anyio.create_task_group() as group:
+        for index in range(count):
+            group.start_soon(one, index)
+    return results
+
+
+class _Harness:
+    """Fixtures shared by every suite class. Subclasses supply ``adapter``."""
+
+    pytestmark = pytest.mark.anyio
+    #: Optional abilities this adapter declares; see :mod:`lucia.testing`.
+    capabilities: ClassVar[frozenset[str]] = frozenset({"get_session_and_user", "user_foreign_key"})
+
+    @pytest.fixture
+    def anyio_backend(self) -> str:
+        return "asyncio"
+
+    @pytest.fixture
+    def user_adapter(self, adapter: Any) -> Any:
+        """The store for users that sessions point at; the adapter itself unless overridden."""
+        return adapter
+
+    @pytest.fixture
+    def raw_dump(self) -> Callable[[], Awaitable[str]]:
+        """Every stored row as text; an adapter's test class must supply it (SECURITY S2)."""
+        pytest.fail("the conformance suite needs a `raw_dump` fixture: every stored row as text")
+
+    def _require(self, capability: str) -> None:
+        if capability not in self.capabilities:
+            pytest.skip(f"the adapter declares no {capability!r} capability")
+
+
+class UserAdapterTests(_Harness):
+    """The user and key half of the contract."""
+
+    async def test_get_user_unknown_returns_none(self, adapter: Any) -> None:
+        """An unknown user id reads as ``None``."""
+        assert await adapter.get_user(_id("nobody")) is None
+
+    async def test_set_user_without_key_round_trips(self, adapter: Any) -> None:
+        """A user stored without a key reads back with its attributes."""
+        user = _user("ada")
+        await adapter.set_user(user, None)
+        row = await adapter.get_user(user.id)
+        assert row is not None and row.id == user.id
+        assert row.attributes["username"] == "ada"
+        assert "id" not in row.attributes
+
+    async def test_set_user_with_key_stores_both(self, adapter: Any) -> None:
+        """``set_user`` with a key stores the user and its primary key."""
+        user = _user()
+        key = _key(user.id, primary=True, password="hash")
+        await adapter.set_user(user, key)
+        assert await adapter.get_user(user.id) is not None
+        assert await adapter.get_key(key.id) == key
+
+    async def test_d1_set_user_with_duplicate_key_leaves_no_user(self, adapter: Any) -> None:
+        """A failing primary-key insert leaves no user behind (atomic ``set_user``)."""
+        first = _user()
+        key = _key(first.id, primary=True)
+        await adapter.set_user(first, key)
+        second = _user()
+        with pytest.raises(LuciaError) as info:
+            await adapter.set_user(second, KeyRow(key.id, second.id, True, None, None))
+        assert info.value.code == "AUTH_DUPLICATE_KEY_ID"
+        assert await adapter.get_user(second.id) is None
+        assert (await adapter.get_key(key.id)).user_id == first.id
+
+    async def test_set_user_duplicate_id_raises_invalid_user_id(self, adapter: Any) -> None:
+        """A second user with a taken id is refused with ``AUTH_INVALID_USER_ID`` and writes nothing."""
+        user = _user("first")
+        await adapter.set_user(user, None)
+        key = _key(user.id, primary=True)
+        with pytest.raises(LuciaError) as info:
+            await adapter.set_user(UserRow(user.id, {"username": "second"}), key)
+        assert info.value.code == "AUTH_INVALID_USER_ID"
+        assert (await adapter.get_user(user.id)).attributes["username"] == "first"
+        assert await adapter.get_key(key.id) is None
+
+    async def test_d1_concurrent_set_user_with_one_key_has_one_winner(self, adapter: Any) -> None:
+        """Of 20 concurrent sign-ups with one primary key exactly one creates a user."""
+        key_id = f"email:{_id('race')}"
+        users = [_user() for _ in range(20)]
+        pending = iter(users)
+
+        async def sign_up() -> str:
+            user = next(pending)
+            await adapter.set_user(user, KeyRow(key_id, user.id, True, None, None))
+            return user.id
+
+        results = await _gather(20, sign_up)
+        winners = [r for r in results if isinstance(r, str)]
+        errors = [r for r in results if isinstance(r, LuciaError)]
+        assert len(winners) == 1, results
+        assert len(errors) == 19 and {e.code for e in errors} == {"AUTH_DUPLICATE_KEY_ID"}
+        stored = [u.id for u in users if await adapter.get_user(u.id) is not None]
+        assert stored == winners
+        assert (await adapter.get_key(key_id)).user_id == winners[0]
+
+    async def test_update_user_sets_attributes(self, adapter: Any) -> None:
+        """``update_user`` changes the given columns; an unknown user is a no-op."""
+        user = _user("before")
+        await adapter.set_user(user, None)
+        await adapter.update_user(user.id, {"username": "after"})
+        assert (await adapter.get_user(user.id)).attributes["username"] == "after"
+        await adapter.update_user(_id("nobody"), {"username": "x"})
+
+    async def test_delete_user(self, adapter: Any) -> None:
+        """``delete_user`` removes the row; deleting an unknown user succeeds."""
+        user = _user()
+        await adapter.set_user(user, None)
+        await adapter.delete_user(user.id)
+        assert await adapter.get_user(user.id) is None
+        await adapter.delete_user(user.id)
+
+    async def test_unicode_large_and_metacharacter_values_round_trip(self, adapter: Any) -> None:
+        """Emoji, right-to-left text, SQL metacharacters and 100 KB values are stored exactly."""
+        large = "🔐" + "x" * 100_000 + "√"
+        for text in (*AWKWARD_STRINGS, large, None):
+            user = UserRow(id=f"u{text!s:.40}{secrets.token_hex(4)}", attributes={"username": text})
+            key = KeyRow(f"{'p' + secrets.token_hex(2)}:{text!s:.100}", user.id, True, text, None)
+            await adapter.set_user(user, key)
+            got = await adapter.get_user(user.id)
+            assert got is not None and got.id == user.id and got.attributes["username"] == text
+            assert await adapter.get_key(key.id) == key
+
+    async def test_ids_are_case_sensitive(self, adapter: Any) -> None:
+        """``email:Bob`` and ``email:bob`` are two keys; ids compare exactly."""
+        user = _user()
+        await adapter.set_user(user, None)
+        upper, lower = (KeyRow(f"email:{name}{user.id}", user.id, False, None, None) for name in ("Bob", "bob"))
+        await adapter.set_key(upper)
+        await adapter.set_key(lower)
+        assert await adapter.get_key(upper.id) == upper
+        assert await adapter.get_key(lower.id) == lower
+
+    async def test_get_key_unknown_returns_none(self, adapter: Any) -> None:
+        """An unknown key id reads as ``None``."""
+        assert await adapter.get_key(f"email:{_id('nobody')}") is None
+
+    async def test_set_key_duplicate_raises(self, adapter: Any) -> None:
+        """A duplicate key id raises ``AUTH_DUPLICATE_KEY_ID``."""
+        user = _user()
+        await adapter.set_user(user, None)
+        key = _key(user.id)
+        await adapter.set_key(key)
+        with pytest.raises(LuciaError) as info:
+            await adapter.set_key(key)
+        assert info.value.code == "AUTH_DUPLICATE_KEY_ID"
+
+    async def test_set_key_for_unknown_user_raises(self, adapter: Any) -> None:
+        """A key for an unknown user raises ``AUTH_INVALID_USER_ID`` and is not stored."""
+        key = _key(_id("nobody"))
+        with pytest.raises(LuciaError) as info:
+            await adapter.set_key(key)
+        assert info.value.code == "AUTH_INVALID_USER_ID"
+        assert await adapter.get_key(key.id) is None
+
+    async def test_get_keys_by_user_id(self, adapter: Any) -> None:
+        """Every key of a user, and only its keys, are listed."""
+        user, other = _user(), _user()
+        primary = _key(user.id, primary=True)
+        await adapter.set_user(user, primary)
+        await adapter.set_user(other, _key(other.id, primary=True))
+        extra = _key(user.id, expires=NOW_MS)
+        await adapter.set_key(extra)
+        keys = await adapter.get_keys_by_user_id(user.id)
+        assert sorted(keys, key=lambda k: k.id) == sorted([primary, extra], key=lambda k: k.id)
+        assert await adapter.get_keys_by_user_id(_id("nobody")) == []
+
+    async def test_update_key_replaces_password_hash(self, adapter: Any) -> None:
+        """``update_key`` sets and clears the stored hash."""
+        user = _user()
+        key = _key(user.id, primary=True, password="old")
+        await adapter.set_user(user, key)
+        await adapter.update_key(key.id, hashed_password="new")
+        assert (await adapter.get_key(key.id)).hashed_password == "new"
+        await adapter.update_key(key.id, hashed_password=None)
+        assert (await adapter.get_key(key.id)).hashed_password is None
+
+    async def test_delete_key_never_deletes_a_primary_key(self, adapter: Any) -> None:
+        """``delete_key`` removes a secondary key and leaves a primary one."""
+        user = _user()
+        primary = _key(user.id, primary=True)
+        await adapter.set_user(user, primary)
+        secondary = _key(user.id)
+        await adapter.set_key(secondary)
+        await adapter.delete_key(secondary.id)
+        await adapter.delete_key(primary.id)
+        assert await adapter.get_key(secondary.id) is None
+        assert await adapter.get_key(primary.id) == primary
+
+    async def test_delete_keys_by_user_id(self, adapter: Any) -> None:
+        """All keys of one user go; another user's stay."""
+        user, other = _user(), _user()
+        await adapter.set_user(user, _key(user.id, primary=True))
+        await adapter.set_key(_key(user.id))
+        kept = _key(other.id, primary=True)
+        await adapter.set_user(other, kept)
+        await adapter.delete_keys_by_user_id(user.id)
+        assert await adapter.get_keys_by_user_id(user.id) == []
+        assert await adapter.get_key(kept.id) == kept
+
+    async def test_use_single_use_key_returns_and_deletes_it(self, adapter: Any) -> None:
+        """A single-use key is returned once, then gone."""
+        user = _user()
+        await adapter.set_user(user, None)
+        key = _key(user.id, password="h", expires=NOW_MS + 1000)
+        await adapter.set_key(key)
+        assert await adapter.use_single_use_key(key.id) == key
+        assert await adapter.use_single_use_key(key.id) is None
+        assert await adapter.get_key(key.id) is None
+
+    async def test_use_single_use_key_leaves_persistent_keys(self, adapter: Any) -> None:
+        """A persistent key is never consumed."""
+        user = _user()
+        key = _key(user.id, primary=True)
+        await adapter.set_user(user, key)
+        assert await adapter.use_single_use_key(key.id) is None
+        assert await adapter.get_key(key.id) == key
+
+    async def test_t1_concurrent_single_use_consumption_has_one_winner(self, adapter: Any) -> None:
+        """Of 20 concurrent consumptions of one single-use key exactly one gets it."""
+        user = _user()
+        await adapter.set_user(user, None)
+        key = _key(user.id, expires=NOW_MS + DAY_MS)
+        await adapter.set_key(key)
+        results = await _gather(20, lambda: adapter.use_single_use_key(key.id))
+        assert [r for r in results if r is not None] == [key], results
+
+
+class SessionAdapterTests(_Harness):
+    """The session half of the contract."""
+
+    async def _stored_user(self, user_adapter: Any) -> str:
+        user = _user()
+        await user_adapter.set_user(user, None)
+        return user.id
+
+    async def test_declared_capabilities_match_the_adapter(self, adapter: Any) -> None:
+        """The capabilities a test class declares are the ones the adapter has."""
+        assert isinstance(adapter, SessionAndUserAdapter) == ("get_session_and_user" in self.capabilities)
+
+    async def test_get_session_unknown_returns_none(self, adapter: Any) -> None:
+        """An unknown session id reads as ``None``."""
+        assert await adapter.get_session(secrets.token_hex(32)) is None
+
+    async def test_set_and_get_session(self, adapter: Any, user_adapter: Any) -> None:
+        """A stored session reads back exactly."""
+        session = _session(await self._stored_user(user_adapter))
+        await adapter.set_session(session)
+        assert await adapter.get_session(session.id) == session
+
+    async def test_set_session_duplicate_raises(self, adapter: Any, user_adapter: Any) -> None:
+        """A duplicate session id raises ``AUTH_DUPLICATE_SESSION_ID``."""
+        session = _session(await self._stored_user(user_adapter))
+        await adapter.set_session(session)
+        with pytest.raises(LuciaError) as info:
+            await adapter.set_session(session)
+        assert info.value.code == "AUTH_DUPLICATE_SESSION_ID"
+
+    async def test_set_session_for_unknown_user_raises(self, adapter: Any) -> None:
+        """A session for an unknown user raises ``AUTH_INVALID_USER_ID`` and is not stored."""
+        self._require("user_foreign_key")
+        session = _session(_id("nobody"))
+        with pytest.raises(LuciaError) as info:
+            await adapter.set_session(session)
+        assert info.value.code == "AUTH_INVALID_USER_ID"
+        assert await adapter.get_session(session.id) is None
+
+    async def test_get_sessions_by_user_id(self, adapter: Any, user_adapter: Any) -> None:
+        """Every session of a user, dead ones too, and only its own."""
+        user_id, other_id = await self._stored_user(user_adapter), await self._stored_user(user_adapter)
+        mine = [_session(user_id), _session(user_id, active=NOW_MS - 2 * DAY_MS, idle=NOW_MS + 60_000)]
+        for session in [*mine, _session(other_id)]:
+            await adapter.set_session(session)
+        listed = await adapter.get_sessions_by_user_id(user_id)
+        assert sorted(listed, key=lambda s: s.id) == sorted(mine, key=lambda s: s.id)
+        assert await adapter.get_sessions_by_user_id(_id("nobody")) == []
+
+    async def test_update_session(self, adapter: Any, user_adapter: Any) -> None:
+        """``update_session`` moves both expiry times."""
+        session = _session(await self._stored_user(user_adapter))
+        await adapter.set_session(session)
+        await adapter.update_session(session.id, active_expires=NOW_MS + 5, idle_expires=NOW_MS + 10 * DAY_MS)
+        got = await adapter.get_session(session.id)
+        assert (got.active_expires, got.idle_expires) == (NOW_MS + 5, NOW_MS + 10 * DAY_MS)
+
+    async def test_delete_session(self, adapter: Any, user_adapter: Any) -> None:
+        """``delete_session`` removes one session; an unknown id is a no-op."""
+        user_id = await self._stored_user(user_adapter)
+        gone, kept = _session(user_id), _session(user_id)
+        await adapter.set_session(gone)
+        await adapter.set_session(kept)
+        await adapter.delete_session(gone.id)
+        await adapter.delete_session(gone.id)
+        assert await adapter.get_session(gone.id) is None
+        assert await adapter.get_session(kept.id) == kept
+
+    async def test_delete_sessions_by_user_id(self, adapter: Any, user_adapter: Any) -> None:
+        """Every session of one user goes; another user's stay."""
+        user_id, other_id = await self._stored_user(user_adapter), await self._stored_user(user_adapter)
+        for _ in range(3):
+            await adapter.set_session(_session(user_id))
+        kept = _session(other_id)
+        await adapter.set_session(kept)
+        await adapter.delete_sessions_by_user_id(user_id)
+        assert await adapter.get_sessions_by_user_id(user_id) == []
+        assert await adapter.get_session(kept.id) == kept
+
+    async def test_get_session_and_user_in_one_call(self, adapter: Any) -> None:
+        """``get_session_and_user`` returns the session with its user, ``None`` for unknown ids."""
+        self._require("get_session_and_user")
+        user = _user("joined")
+        await adapter.set_user(user, None)
+        session = _session(user.id)
+        await adapter.set_session(session)
+        pair = await adapter.get_session_and_user(session.id)
+        assert pair is not None
+        got_session, got_user = pair
+        assert got_session == session
+        assert got_user.id == user.id and got_user.attributes["username"] == "joined"
+        assert await adapter.get_session_and_user(secrets.token_hex(32)) is None
+
+
+class LuciaSessionTests(_Harness):
+    """Session flows through :class:`lucia.Lucia` on the adapter under test."""
+
+    @pytest.fixture
+    def clock(self) -> FakeClock:
+        return FakeClock()
+
+    @pytest.fixture
+    def auth(self, adapter: Any, user_adapter: Any, clock: FakeClock) -> Lucia:
+        store: Any = adapter if user_adapter is adapter else {"user": user_adapter, "session": adapter}
+        return Lucia(adapter=store, clock=clock, password_hasher=fast_password_hasher())
+
+    async def _signed_up_user(self, auth: Lucia) -> str:
+        user = await auth.create_user(primary_key=None, attributes={"username": "flow"})
+        return user.user_id
+
+    async def test_session_lifecycle_active_idle_dead(self, auth: Lucia, clock: FakeClock) -> None:
+        """Active, then idle (renewed by rotation with a new token), then dead."""
+        user_id = await self._signed_up_user(auth)
+        session = await auth.create_session(user_id)
+        assert session.token is not None and session.fresh and session.state == "active"
+        assert (await auth.validate_session(session.token)).fresh is False
+        clock.advance(timedelta(days=1, seconds=1))
+        renewed = await auth.validate_session(session.token)
+        assert renewed.fresh and renewed.token != session.token and renewed.state == "active"
+        with pytest.raises(LuciaError):  # S3: the old token stops working at once
+            await auth.validate_session(session.token)
+        clock.advance(timedelta(days=16))
+        with pytest.raises(LuciaError) as info:
+            await auth.validate_session(renewed.token or "")
+        assert info.value.code == "AUTH_INVALID_SESSION_ID"
+
+    async def test_s3_validate_session_user_renews_idle_session(self, auth: Lucia, clock: FakeClock) -> None:
+        """``validate_session_user`` rotates an idle session and returns its user."""
+        user_id = await self._signed_up_user(auth)
+        session = await auth.create_session(user_id)
+        clock.advance(timedelta(days=2))
+        renewed, user = await auth.validate_session_user(session.token or "")
+        assert renewed.fresh and user.user_id == user_id and user.attributes["username"] == "flow"
+        with pytest.raises(LuciaError):
+            await auth.get_session_user(session.token or "")
+
+    async def test_s2_raw_storage_never_holds_the_token(self, auth: Lucia, raw_dump: Callable[[], Awaitable[str]]) -> None:
+        """The stored rows hold SHA-256 of the token, never the token."""
+        user_id = await self._signed_up_user(auth)
+        tokens = [(await auth.create_session(user_id)).token for _ in range(3)]
+        dump = await raw_dump()
+        assert dump, "raw_dump returned nothing: it must dump every stored row"
+        for token in tokens:
+            assert token is not None and token not in dump
+
+    async def test_s6_sign_out_everywhere_and_other_devices(self, auth: Lucia) -> None:
+        """"Sign out other devices" keeps one session; "everywhere" keeps none."""
+        user_id = await self._signed_up_user(auth)
+        sessions = [await auth.create_session(user_id) for _ in range(3)]
+        await auth.invalidate_all_user_sessions(user_id, except_session_id=sessions[0].session_id)
+        assert [s.session_id for s in await auth.get_all_user_sessions(user_id)] == [sessions[0].session_id]
+        await auth.invalidate_all_user_sessions(user_id)
+        assert await auth.get_all_user_sessions(user_id) == []
+
+    async def test_dead_sessions_are_cleaned_up(self, auth: Lucia, adapter: Any, clock: FakeClock) -> None:
+        """Listing a user's sessions drops and deletes dead ones."""
+        user_id = await self._signed_up_user(auth)
+        old = await auth.create_session(user_id)
+        clock.advance(timedelta(days=20))
+        new = await auth.create_session(user_id)
+        assert [s.session_id for s in await auth.get_all_user_sessions(user_id)] == [new.session_id]
+        assert await adapter.get_session(old.session_id) is None
+
+    async def test_create_session_for_unknown_user_fails(self, auth: Lucia) -> None:
+        """No session is created for a user that does not exist."""
+        with pytest.raises(LuciaError) as info:
+            await auth.create_session(_id("nobody"))
+        assert info.value.code == "AUTH_INVALID_USER_ID"
+
+
+class LuciaTests(LuciaSessionTests):
+    """User and key flows through :class:`lucia.Lucia` on the adapter under test."""
+
+    async def test_sign_up_and_sign_in_with_password(self, auth: Lucia) -> None:
+        """A user created with a password key signs in with it and not with another."""
+        email = f"{_id('ada')}@example.com"
+        user = await auth.create_user(
+            primary_key={"provider_id": "email", "provider_user_id": email, "password": "correct horse"},
+            attributes={"username": "ada"},
+        )
+        key = await auth.use_key("email", email, "correct horse")
+        assert key.user_id == user.user_id and key.primary and key.password_defined
+        with pytest.raises(LuciaError) as info:
+            await auth.use_key("email", email, "wrong horse")
+        assert info.value.code == "AUTH_INVALID_PASSWORD"
+
+    async def test_d1_create_user_with_taken_key_creates_nothing(self, auth: Lucia, adapter: Any) -> None:
+        """A sign-up with a taken primary key fails whole: no second user."""
+        email = f"{_id('dup')}@example.com"
+        first = await auth.create_user(
+            primary_key={"provider_id": "email", "provider_user_id": email, "password": None},
+            attributes={"username": "first"},
+        )
+        with pytest.raises(LuciaError) as info:
+            await auth.create_user(
+                primary_key={"provider_id": "email", "provider_user_id": email, "password": None},
+                attributes={"username": "second"},
+            )
+        assert info.value.code == "AUTH_DUPLICATE_KEY_ID"
+        assert [k.user_id for k in await auth.get_all_user_keys(first.user_id)] == [first.user_id]
+
+    async def test_t1_single_use_key_is_used_once_under_concurrency(self, auth: Lucia) -> None:
+        """Of 20 concurrent ``use_key`` calls on a single-use key exactly one succeeds."""
+        user_id = await self._signed_up_user(auth)
+        token = _id("otp")
+        await auth.create_key(
+            user_id, provider_id="otp", provider_user_id=token, password=None, expires_in=timedelta(hours=1)
+        )
+        results = await _gather(20, lambda: auth.use_key("otp", token, None))
+        assert sum(1 for r in results if not isinstance(r, Exception)) == 1, results
+        assert {r.code for r in results if isinstance(r, LuciaError)} == {"AUTH_INVALID_KEY_ID"}
+
+    async def test_expired_single_use_key_is_refused_and_removed(self, auth: Lucia, clock: FakeClock) -> None:
+        """An expired single-use key raises ``AUTH_EXPIRED_KEY`` and is gone afterwards."""
+        user_id = await self._signed_up_user(auth)
+        await auth.create_key(user_id, provider_id="otp", provider_user_id="late", password=None, expires_in=timedelta(minutes=5))
+        clock.advance(timedelta(minutes=6))
+        with pytest.raises(LuciaError) as info:
+            await auth.use_key("otp", "late", None)
+        assert info.value.code == "AUTH_EXPIRED_KEY"
+        with pytest.raises(LuciaError):
+            await auth.get_key("otp", "late")
+
+    async def test_delete_user_removes_keys_and_sessions(self, auth: Lucia, adapter: Any) -> None:
+        """Deleting a user deletes its keys and sessions."""
+        email = f"{_id('gone')}@example.com"
+        user = await auth.create_user(
+            primary_key={"provider_id": "email", "provider_user_id": email, "password": None},
+            attributes={"username": "gone"},
+        )
+        session = await auth.create_session(user.user_id)
+        await auth.delete_user(user.user_id)
+        assert await adapter.get_session(session.session_id) is None
+        assert await adapter.get_key(f"email:{email}") is None
+        with pytest.raises(LuciaError):
+            await auth.get_user(user.user_id)
+        await auth.delete_user(user.user_id)
+
+    async def test_hash_session_ids_false_stores_the_token_as_id(self, adapter: Any, clock: FakeClock) -> None:
+        """With ``hash_session_ids=False`` the stored id is the token (Lucia-JS 1.x databases)."""
+        auth = Lucia(adapter=adapter, clock=clock, hash_session_ids=False, password_hasher=fast_password_hasher())
+        user = await auth.create_user(primary_key=None, attributes={"username": "js"})
+        session = await auth.create_session(user.user_id)
+        assert session.session_id == session.token
+        assert (await auth.validate_session(session.token or "")).user_id == user.user_id
+
+
+class AdapterTests(UserAdapterTests, SessionAdapterTests, LuciaTests):
+    """The whole contract, for adapters that store users, keys and sessions."""

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import aiosqlite
 import pytest
-
 from lucia.testing import CONFORMANCE_USER_COLUMNS, AdapterTests
 from lucia_sqlite import SQLiteAdapter
 
@@ -18,7 +17,7 @@ async def _dump(path: str | aiosqlite.Connection) -> str:
     try:
         rows = []
         for table in ("auth_user", "auth_session", "auth_key"):
-            rows += await conn.execute_fetchall(f"SELECT * FROM {table}")  # noqa: S608
+            rows += await conn.execute_fetchall(f"SELECT * FROM {table}")
         return repr([tuple(row) for row in rows])
     finally:
         if conn is not path:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
-
-from lucia.adapters import KeyRow, UserRow
 from lucia.adapters.memory import MemoryAdapter
 from lucia.testing import AdapterTests
 

@@ -10,8 +10,6 @@ from typing import Any, Literal
 
 import aiosqlite
 import anyio
-
-from lucia import LuciaError
 from lucia.adapters import KeyRow, SessionRow, UserRow
 from lucia.adapters.sql import SQLITE, SQLStatements, TableNames, Violation, constraint_error
 
@@ -63,7 +61,7 @@ class SQLiteAdapter:
     # -- connections -----------------------------------------------------------------
 
     async def _open(self, path: str | PathLike[str]) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
         self._owned.append(conn)
         await self._configure(conn)
         return conn

@@ -85,6 +85,7 @@ class Lucia:
             users, sessions = adapter["user"], adapter["session"]
         else:
             users = sessions = adapter
+        self._one_store: bool = users is sessions
         if not isinstance(users, UserAdapter):
             raise TypeError(f"{type(users).__name__} does not implement lucia.adapters.UserAdapter")
         if not isinstance(sessions, SessionAdapter):
@@ -92,7 +93,7 @@ class Lucia:
         self.users: UserAdapter = users
         self.sessions: SessionAdapter = sessions
         # One round trip for validation only where one store holds both halves.
-        self._joined = sessions if users is sessions and isinstance(sessions, SessionAndUserAdapter) else None
+        self._joined = sessions if self._one_store and isinstance(sessions, SessionAndUserAdapter) else None
         self.env = env
         self.session_expires_in = session_expires_in or SessionExpiresIn()
         self.session_cookie = session_cookie or SessionCookieOptions()
@@ -175,7 +176,9 @@ class Lucia:
 
     # -- users -----------------------------------------------------------------------
 
-    async def create_user(self, *, primary_key: PrimaryKey | Mapping[str, Any] | None, attributes: Mapping[str, Any]) -> User:
+    async def create_user(
+        self, *, primary_key: PrimaryKey | Mapping[str, Any] | None, attributes: Mapping[str, Any]
+    ) -> User:
         """Create a user and, atomically with it, its primary key.
 
         Args:
@@ -308,7 +311,9 @@ class Lucia:
         hashed = None if password is None else await self._hash(password)
         await self.users.update_key(key_id, hashed_password=hashed)
         return self._key(
-            KeyRow(id=row.id, user_id=row.user_id, primary_key=row.primary_key, hashed_password=hashed, expires=row.expires)
+            KeyRow(
+                id=row.id, user_id=row.user_id, primary_key=row.primary_key, hashed_password=hashed, expires=row.expires
+            )
         )
 
     async def delete_key(self, provider_id: str, provider_user_id: str) -> None:
@@ -328,7 +333,9 @@ class Lucia:
         token = generate_token()
         session_id = hash_token(token) if self.hash_session_ids else token
         active = self._now_ms() + self._active_ms
-        return token, SessionRow(id=session_id, user_id=user_id, active_expires=active, idle_expires=active + self._idle_ms)
+        return token, SessionRow(
+            id=session_id, user_id=user_id, active_expires=active, idle_expires=active + self._idle_ms
+        )
 
     async def _insert_session(self, user_id: str) -> Session:
         token, row = self._new_session_row(user_id)
@@ -342,7 +349,7 @@ class Lucia:
             LuciaError: ``AUTH_INVALID_USER_ID`` for an unknown user.
         """
         check_id(user_id, "user_id")
-        if self.users is not self.sessions:
+        if not self._one_store:
             await self.get_user(user_id)  # a separate session store cannot check the foreign key
         session = await self._insert_session(user_id)
         logger.debug("created a session for user %s", user_id)

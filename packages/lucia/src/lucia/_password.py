@@ -12,7 +12,7 @@ import hashlib
 import inspect
 import unicodedata
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar, cast, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import anyio.to_thread
 from argon2 import PasswordHasher as _Argon2
@@ -22,9 +22,6 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from lucia._crypto import constant_time_equal
 
 __all__ = ["Argon2idHasher", "PasswordHasher", "call_hasher"]
-
-T = TypeVar("T")
-
 
 @runtime_checkable
 class PasswordHasher(Protocol):
@@ -117,5 +114,5 @@ async def call_hasher(method: Callable[..., Any], *args: str) -> Any:
         return await method(*args)
     result = await anyio.to_thread.run_sync(method, *args)
     if inspect.isawaitable(result):
-        return await cast(Awaitable[Any], result)
+        return await result
     return result

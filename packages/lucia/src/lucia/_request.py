@@ -77,7 +77,7 @@ class AuthRequest:
         if self._allow_bearer:
             authorization = self.request.get("authorization")
             if authorization is not None:
-                scheme, _, value = authorization.strip().partition(" ")
+                scheme = authorization.strip().partition(" ")[0]
                 if scheme.lower() == "bearer":
                     return self.auth.read_bearer_token(authorization), False
         try:

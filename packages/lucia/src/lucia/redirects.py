@@ -1,4 +1,4 @@
-"""Redirect targets after sign-in or an OAuth callback (SECURITY C4).
+r"""Redirect targets after sign-in or an OAuth callback (SECURITY C4).
 
 A target is safe when it is a relative path on this site (``/account?tab=1``) or an
 absolute URL whose origin is explicitly allowed. Everything that a browser could

@@ -291,7 +291,7 @@ class SQLStatements:
     @staticmethod
     def user_row(columns: Sequence[str], row: Sequence[Any]) -> UserRow:
         """Decode a ``SELECT *`` user row given the cursor's column names."""
-        attributes = dict(zip(columns, row))
+        attributes = dict(zip(columns, row, strict=True))
         user_id = attributes.pop("id")
         return UserRow(id=user_id, attributes=attributes)
 

@@ -34,7 +34,7 @@ AWKWARD_STRINGS = (
     "o'brien\"; DROP TABLE auth_user; --",
     "%s %% ? $1 :name \\ \\x00-free {curly} [bracket] `tick`",
     "emoji 🧑‍💻🔐 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
-    "שלום עולם مرحبا",  # noqa: RUF001 - right-to-left text on purpose
+    "שלום עולם مرحبا",
     "  leading and trailing spaces  ",
 )
 
@@ -56,7 +56,9 @@ def _user(username: str | None = "ada", **extra: Any) -> UserRow:
 
 
 def _key(user_id: str, *, primary: bool = False, password: str | None = None, expires: int | None = None) -> KeyRow:
-    return KeyRow(id=f"email:{_id('k')}", user_id=user_id, primary_key=primary, hashed_password=password, expires=expires)
+    return KeyRow(
+        id=f"email:{_id('k')}", user_id=user_id, primary_key=primary, hashed_password=password, expires=expires
+    )
 
 
 def _session(user_id: str, *, active: int = NOW_MS + DAY_MS, idle: int = NOW_MS + 2 * DAY_MS) -> SessionRow:
@@ -440,7 +442,9 @@ class LuciaSessionTests(_Harness):
         with pytest.raises(LuciaError):
             await auth.get_session_user(session.token or "")
 
-    async def test_s2_raw_storage_never_holds_the_token(self, auth: Lucia, raw_dump: Callable[[], Awaitable[str]]) -> None:
+    async def test_s2_raw_storage_never_holds_the_token(
+        self, auth: Lucia, raw_dump: Callable[[], Awaitable[str]]
+    ) -> None:
         """The stored rows hold SHA-256 of the token, never the token."""
         user_id = await self._signed_up_user(auth)
         tokens = [(await auth.create_session(user_id)).token for _ in range(3)]
@@ -450,7 +454,7 @@ class LuciaSessionTests(_Harness):
             assert token is not None and token not in dump
 
     async def test_s6_sign_out_everywhere_and_other_devices(self, auth: Lucia) -> None:
-        """"Sign out other devices" keeps one session; "everywhere" keeps none."""
+        """Signing out other devices keeps one session; signing out everywhere keeps none."""
         user_id = await self._signed_up_user(auth)
         sessions = [await auth.create_session(user_id) for _ in range(3)]
         await auth.invalidate_all_user_sessions(user_id, except_session_id=sessions[0].session_id)
@@ -519,7 +523,9 @@ class LuciaTests(LuciaSessionTests):
     async def test_expired_single_use_key_is_refused_and_removed(self, auth: Lucia, clock: FakeClock) -> None:
         """An expired single-use key raises ``AUTH_EXPIRED_KEY`` and is gone afterwards."""
         user_id = await self._signed_up_user(auth)
-        await auth.create_key(user_id, provider_id="otp", provider_user_id="late", password=None, expires_in=timedelta(minutes=5))
+        await auth.create_key(
+            user_id, provider_id="otp", provider_user_id="late", password=None, expires_in=timedelta(minutes=5)
+        )
         clock.advance(timedelta(minutes=6))
         with pytest.raises(LuciaError) as info:
             await auth.use_key("otp", "late", None)

@@ -21,7 +21,7 @@ from typing import NoReturn
 
 import pytest
 
-__all__ = ["free_port", "require_service", "services_required", "service_url", "unique_name"]
+__all__ = ["free_port", "require_service", "service_url", "services_required", "unique_name"]
 
 
 def services_required() -> bool:

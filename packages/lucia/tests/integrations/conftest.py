@@ -1,0 +1,67 @@
+"""Fixtures shared by every framework integration test (see ``_scenario.py``)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import anyio
+import pytest
+from lucia.testing import FakeClock
+from lucia_sqlite import SQLiteAdapter
+
+# The test modules import the shared scenario as ``_scenario`` (importlib import mode
+# puts no test directory on sys.path by itself).
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+#: docs/examples/frameworks/: the runnable apps the docs show and these tests run.
+EXAMPLES = HERE.parents[3] / "docs" / "examples" / "frameworks"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio."""
+    return "asyncio"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The clock of the app under test; the scenario moves it to make a session idle."""
+    return FakeClock()
+
+
+async def _create_schema(path: str) -> None:
+    async with SQLiteAdapter(path) as adapter:
+        await adapter.create_schema(user_columns={"username": "string"})
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    """A fresh SQLite database file with the Lucia schema (and a ``username`` column)."""
+    path = str(tmp_path / "auth.db")
+    anyio.run(_create_schema, path)
+    return path
+
+
+def load_example(name: str) -> ModuleType:
+    """Import ``docs/examples/frameworks/<name>.py`` (once per process)."""
+    module_name = f"lucia_docs_example_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def example() -> Callable[[str], ModuleType]:
+    """``example("starlette_app")`` imports that docs example."""
+    return load_example

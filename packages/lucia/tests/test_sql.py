@@ -1,0 +1,80 @@
+"""The shared SQL text: DDL per dialect, identifiers checked, rows decoded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from lucia import LuciaError
+from lucia.__main__ import main
+from lucia.adapters.sql import MYSQL, POSTGRESQL, SQLITE, SQLStatements, TableNames, Violation, constraint_error, dialect_named
+
+
+@pytest.mark.parametrize("dialect", [SQLITE, POSTGRESQL, MYSQL])
+def test_schema_has_three_tables_foreign_keys_and_user_id_indexes(dialect: object) -> None:
+    """Every dialect's DDL creates the Lucia-JS 1.x tables with user_id indexes."""
+    ddl = "\n".join(SQLStatements(dialect, TableNames()).schema({"username": "string"}))  # type: ignore[arg-type]
+    for table in ("auth_user", "auth_session", "auth_key"):
+        assert f"CREATE TABLE IF NOT EXISTS {dialect.q(table)}" in ddl  # type: ignore[attr-defined]
+    assert ddl.count("FOREIGN KEY (user_id)") == 2
+    assert "auth_session_user_id_idx" in ddl and "auth_key_user_id_idx" in ddl
+    assert "active_expires" in ddl and "hashed_password" in ddl and "primary_key" in ddl
+
+
+def test_identifiers_are_checked_not_trusted() -> None:
+    """Table and column names that are not plain identifiers are refused."""
+    for bad in ("auth_user; DROP TABLE x", "a b", "", 'x"y'):
+        with pytest.raises(LuciaError):
+            TableNames(user=bad)
+        with pytest.raises(LuciaError):
+            SQLStatements(SQLITE).schema({bad: "text"})
+        with pytest.raises(LuciaError):
+            SQLStatements(SQLITE).insert_user([bad])
+    with pytest.raises(LuciaError):
+        SQLStatements(SQLITE).schema({"ok": "TEXT; DROP TABLE x"})
+    assert SQLStatements(POSTGRESQL, TableNames(user="auth.users")).get_user.startswith('SELECT * FROM "auth"."users"')
+
+
+def test_statements_and_row_decoding() -> None:
+    """Placeholders follow the dialect; rows decode into contract rows."""
+    assert SQLStatements(SQLITE).insert_user(["username"]).endswith("VALUES (?, ?)")
+    assert SQLStatements(MYSQL).update_user(["a", "b"]) == "UPDATE `auth_user` SET `a` = %s, `b` = %s WHERE id = %s"
+    session, user = SQLStatements.session_and_user_rows(
+        ["id", "user_id", "active_expires", "idle_expires", "id", "username"], ("s", "u", "1", 2, "u", "ada")
+    )
+    assert (session.active_expires, user.id, dict(user.attributes)) == (1, "u", {"username": "ada"})
+    assert SQLStatements.key_row(("k", "u", 1, None, None)).primary_key is True
+
+
+def test_constraint_errors_map_to_lucia_codes() -> None:
+    """Known violations become LuciaErrors; the application's own constraints propagate."""
+    assert constraint_error("key", Violation.PRIMARY_KEY).code == "AUTH_DUPLICATE_KEY_ID"  # type: ignore[union-attr]
+    assert constraint_error("session", Violation.FOREIGN_KEY).code == "AUTH_INVALID_USER_ID"  # type: ignore[union-attr]
+    assert constraint_error("user", Violation.OTHER) is None
+    assert dialect_named("MariaDB") is MYSQL and dialect_named("postgres") is POSTGRESQL
+    with pytest.raises(LuciaError):
+        dialect_named("oracle")
+
+
+def test_cli_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m lucia schema <dialect>`` prints runnable DDL; bad input exits 2."""
+    assert main(["schema", "sqlite", "--user-column", "username:string"]) == 0
+    out = capsys.readouterr().out
+    assert '"username" TEXT' in out and out.count(";") == 5
+    assert main(["schema", "oracle"]) == 2
+    assert main(["schema", "mysql", "--user-column", "nocolon"]) == 2
+    result = subprocess.run([sys.executable, "-m", "lucia", "schema", "postgresql"], capture_output=True, text=True, check=True)
+    assert "BIGINT" in result.stdout
+
+
+def test_cli_ddl_runs_on_sqlite() -> None:
+    """The printed SQLite DDL actually creates the tables."""
+    import sqlite3
+
+    result = subprocess.run([sys.executable, "-m", "lucia", "schema", "sqlite"], capture_output=True, text=True, check=True)
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(result.stdout)
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"auth_user", "auth_session", "auth_key"}

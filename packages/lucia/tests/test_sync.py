@@ -1,0 +1,181 @@
+"""SyncLucia: the async core called from plain threads."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lucia import Cookie, Lucia, LuciaError, LuciaRequest, SessionExpiresIn, SyncLucia
+from lucia.adapters.memory import MemoryAdapter
+from lucia.testing import FakeClock, fast_password_hasher
+from lucia_sqlite import SQLiteAdapter
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def adapter(tmp_path: Path) -> SQLiteAdapter:
+    return SQLiteAdapter(str(tmp_path / "sync.db"))
+
+
+@pytest.fixture
+def sync(adapter: SQLiteAdapter, clock: FakeClock) -> Iterator[SyncLucia]:
+    auth = Lucia(
+        adapter=adapter,
+        clock=clock,
+        password_hasher=fast_password_hasher(),
+        session_expires_in=SessionExpiresIn(),
+    )
+    with SyncLucia(auth) as sync:
+        sync.call(adapter.create_schema)
+        yield sync
+        if "closed" not in repr(sync):
+            sync.call(adapter.close)
+
+
+def _loop_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "lucia-sync-loop"]
+
+
+def test_every_public_method_of_lucia_is_on_sync_lucia() -> None:
+    """SyncLucia offers every public method of Lucia, synchronously, with the same parameters."""
+    for name, member in inspect.getmembers(Lucia, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        mirror = getattr(SyncLucia, name)
+        assert not inspect.iscoroutinefunction(mirror), name
+        assert list(inspect.signature(mirror).parameters) == list(inspect.signature(member).parameters), name
+
+
+def test_users_keys_and_sessions_synchronously(sync: SyncLucia) -> None:
+    """A full user, key and session life cycle works without await."""
+    user = sync.create_user(
+        primary_key={"provider_id": "email", "provider_user_id": "ada@example.com", "password": PASSWORD},
+        attributes={},
+    )
+    assert sync.get_user(user.user_id) == user
+    assert sync.use_key("email", "ada@example.com", PASSWORD).user_id == user.user_id
+    sync.create_key(user.user_id, provider_id="github", provider_user_id="42", password=None)
+    assert {k.provider_id for k in sync.get_all_user_keys(user.user_id)} == {"email", "github"}
+    session = sync.create_session(user.user_id)
+    assert session.token is not None
+    assert sync.validate_session(session.token).session_id == session.session_id
+    assert sync.validate_session_user(session.token)[1].user_id == user.user_id
+    assert [s.session_id for s in sync.get_all_user_sessions(user.user_id)] == [session.session_id]
+    sync.invalidate_session(session.session_id)
+    with pytest.raises(LuciaError) as raised:
+        sync.validate_session(session.token)
+    assert raised.value.code == "AUTH_INVALID_SESSION_ID"
+    sync.delete_user(user.user_id)
+    with pytest.raises(LuciaError):
+        sync.get_user(user.user_id)
+
+
+def test_errors_keep_their_code(sync: SyncLucia) -> None:
+    """A LuciaError raised on the loop thread reaches the caller with its code."""
+    with pytest.raises(LuciaError) as raised:
+        sync.use_key("email", "nobody@example.com", PASSWORD)
+    assert raised.value.code == "AUTH_INVALID_KEY_ID"
+
+
+def test_sync_auth_request_renews_and_sets_the_cookie(sync: SyncLucia, clock: FakeClock) -> None:
+    """handle_request gives a synchronous AuthRequest that renews an idle session and sets its cookie."""
+    user = sync.create_user(primary_key=None, attributes={})
+    session = sync.create_session(user.user_id)
+    clock.advance(SessionExpiresIn().active_period.total_seconds() + 60)
+    cookies: list[Cookie] = []
+    request = LuciaRequest("GET", "http://testserver/", [("Cookie", f"auth_session={session.token}")])
+    auth_request = sync.handle_request(request, set_cookie=cookies.append)
+    renewed, renewed_user = auth_request.validate_user()
+    assert renewed is not None and renewed_user is not None and renewed.fresh
+    assert auth_request.validate() == renewed
+    assert [c.value for c in cookies] == [renewed.token]
+    auth_request.set_session(None)
+    assert cookies[-1].value == "" and cookies[-1].attributes.max_age == 0
+
+
+def test_sixteen_threads_at_once_without_deadlock_or_cross_talk(sync: SyncLucia, adapter: SQLiteAdapter) -> None:
+    """16 threads sharing one SyncLucia each see only their own user; the loop stops afterwards."""
+    barrier = threading.Barrier(16)
+    results: dict[int, list[bool]] = {}
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            barrier.wait()
+            user = sync.create_user(primary_key=None, attributes={})
+            token = sync.create_session(user.user_id).token
+            assert token is not None
+            seen = []
+            for _ in range(20):
+                session, found = sync.validate_session_user(token)
+                seen.append(found.user_id == user.user_id and session.user_id == user.user_id)
+            results[n] = seen
+        except BaseException as error:  # collected and re-raised by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(t.is_alive() for t in threads), "deadlock: a worker thread never finished"
+    assert errors == []
+    assert len(results) == 16 and all(all(seen) for seen in results.values())
+    assert len(_loop_threads()) >= 1
+    sync.call(adapter.close)
+    sync.close()
+    assert _loop_threads() == []
+
+
+def test_lazy_start_and_close() -> None:
+    """The loop thread starts on the first call and is gone after close(); later calls are refused."""
+    before = len(_loop_threads())
+    sync = SyncLucia(Lucia(adapter=MemoryAdapter()))
+    assert len(_loop_threads()) == before
+    assert sync.read_session_cookie("auth_session=x") is None  # no I/O: no thread needed
+    assert len(_loop_threads()) == before
+    with pytest.raises(LuciaError):
+        sync.get_user("nobody")
+    assert len(_loop_threads()) == before + 1
+    sync.close()
+    sync.close()
+    assert len(_loop_threads()) == before
+    with pytest.raises(RuntimeError):
+        sync.get_user("nobody")
+
+
+def test_no_thread_left_at_interpreter_exit(tmp_path: Path) -> None:
+    """A program that never calls close() still exits cleanly: the loop thread is stopped at exit."""
+    script = textwrap.dedent(
+        f"""
+        import atexit, threading
+        # Registered first, so it runs after SyncLucia's own exit handler.
+        atexit.register(lambda: print(sorted(t.name for t in threading.enumerate()), flush=True))
+        from lucia import Lucia, SyncLucia
+        from lucia_sqlite import SQLiteAdapter
+
+        adapter = SQLiteAdapter({str(tmp_path / "exit.db")!r})
+        sync = SyncLucia(Lucia(adapter=adapter))
+        sync.call(adapter.create_schema)
+        print(sync.create_user(primary_key=None, attributes={{}}).user_id != "")
+        print(sorted(t.name for t in threading.enumerate()), flush=True)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    created, running, at_exit = done.stdout.splitlines()
+    assert created == "True"
+    assert "lucia-sync-loop" in running
+    assert "lucia-sync-loop" not in at_exit

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, TypedDict, Union
+
+import anyio
+from anyio.lowlevel import RunVar
 
 from lucia._config import CsrfProtection, SessionCookieOptions, SessionExpiresIn
 from lucia._cookies import Cookie, CookieAttributes, read_cookie
@@ -22,6 +26,7 @@ from lucia.adapters import KeyRow, SessionAdapter, SessionAndUserAdapter, Sessio
 __all__ = ["AdapterOption", "Lucia", "PrimaryKey"]
 
 logger = logging.getLogger("lucia")
+_HASH_LIMITER: RunVar[anyio.CapacityLimiter] = RunVar("lucia_hash_limiter")
 
 AdapterOption = Union[Any, Mapping[Literal["user", "session"], Any]]
 
@@ -162,11 +167,22 @@ class Lucia:
         key_id = f"{check_provider_id(provider_id)}:{check_id(provider_user_id, 'provider_user_id')}"
         return check_id(key_id, "key id (provider_id:provider_user_id)")
 
+    @staticmethod
+    def _limiter() -> anyio.CapacityLimiter:
+        # Hashing is CPU-bound: leave one core to the event loop so it never stalls behind it.
+        # One limiter per event loop (a RunVar), shared by every Lucia on that loop.
+        try:
+            return _HASH_LIMITER.get()
+        except LookupError:
+            limiter = anyio.CapacityLimiter(max(1, (os.cpu_count() or 2) - 1))
+            _HASH_LIMITER.set(limiter)
+            return limiter
+
     async def _hash(self, password: str) -> str:
-        return str(await call_hasher(self.password_hasher.hash, password))
+        return str(await call_hasher(self.password_hasher.hash, password, limiter=self._limiter()))
 
     async def _verify(self, hashed: str, password: str) -> bool:
-        return bool(await call_hasher(self.password_hasher.verify, hashed, password))
+        return bool(await call_hasher(self.password_hasher.verify, hashed, password, limiter=self._limiter()))
 
     async def _spend_one_hash(self, password: str) -> None:
         """Cost an unknown key the same single verification as a known one (P4)."""
@@ -294,7 +310,11 @@ class Lucia:
             if consumed.expires is not None and consumed.expires <= self._now_ms():
                 raise LuciaError("AUTH_EXPIRED_KEY")
             return self._key(consumed)
-        if hashed is not None and password is not None and await call_hasher(self.password_hasher.needs_rehash, hashed):
+        if (
+            hashed is not None
+            and password is not None
+            and await call_hasher(self.password_hasher.needs_rehash, hashed, limiter=self._limiter())
+        ):
             rehashed = await self._hash(password)
             await self.users.update_key(key_id, hashed_password=rehashed)
             logger.debug("rehashed the password of a key of user %s", row.user_id)

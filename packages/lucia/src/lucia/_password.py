@@ -23,6 +23,7 @@ from lucia._crypto import constant_time_equal
 
 __all__ = ["Argon2idHasher", "PasswordHasher", "call_hasher"]
 
+
 @runtime_checkable
 class PasswordHasher(Protocol):
     """What ``Lucia(password_hasher=...)`` takes. Methods may be sync or ``async``."""
@@ -108,11 +109,15 @@ class Argon2idHasher:
             return True
 
 
-async def call_hasher(method: Callable[..., Any], *args: str) -> Any:
-    """Call a hasher method off the event loop: awaited if async, else in a worker thread."""
+async def call_hasher(method: Callable[..., Any], *args: str, limiter: anyio.CapacityLimiter | None = None) -> Any:
+    """Call a hasher method off the event loop: awaited if async, else in a worker thread.
+
+    ``limiter`` bounds how many hashes run at once, so CPU-bound hashing never takes
+    every core from the event loop's thread.
+    """
     if inspect.iscoroutinefunction(method):
         return await method(*args)
-    result = await anyio.to_thread.run_sync(method, *args)
+    result = await anyio.to_thread.run_sync(method, *args, limiter=limiter)
     if inspect.isawaitable(result):
         return await result
     return result

@@ -89,12 +89,15 @@ def tests(session: nox.Session, package: str) -> None:
 
 @nox.session(python=PYTHON)
 def conformance(session: nox.Session) -> None:
-    """Cross-package tests: the conformance suite over every adapter, end-to-end flows."""
+    """Cross-package tests: the conformance suite over every adapter, end-to-end flows, the demo."""
     _install(session, PACKAGES)
     groups = _pyproject_root().get("dependency-groups", {}).get("conformance", [])
     if groups:
         session.install(*_requirement_args(groups))
-    session.run("pytest", *(session.posargs or ["tests"]))
+    # Every adapter's conformance module runs again here, beside the cross-package tests,
+    # with every package installed together (SPEC §4: top-level tests cover every adapter).
+    suites = sorted(str(p) for p in PACKAGES_DIR.glob("lucia-*/tests/test_adapter.py"))
+    session.run("pytest", *(session.posargs or ["tests", *suites]))
 
 
 def _pyproject_root() -> dict:

@@ -8,10 +8,12 @@ import lucia
 import lucia.adapters
 import lucia.adapters.memory
 import lucia.adapters.sql
+import lucia.cookies
 import lucia.passwords
 import lucia.redirects
 import lucia.testing
 import lucia.testing.services
+import lucia.validation
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -53,6 +55,8 @@ def test_every_public_module_has_a_sorted_all_of_real_names() -> None:
         lucia.redirects,
         lucia.testing,
         lucia.testing.services,
+        lucia.validation,
+        lucia.cookies,
     ):
         names = list(module.__all__)
         assert names == sorted(names, key=_isort_key), module.__name__

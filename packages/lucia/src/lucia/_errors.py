@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from collections.abc import Mapping
+from typing import ClassVar, Literal, get_args
 
 __all__ = ["ERROR_CODES", "ErrorCode", "LuciaError"]
 
@@ -38,30 +39,37 @@ _DEFAULT_MESSAGES: dict[str, str] = {
 
 
 class LuciaError(Exception):
-    """Every known failure of Lucia and its adapters.
+    """Every known failure of Lucia, its adapters and its sibling packages: the one root.
 
     Branch on :attr:`code`, a stable string; the message is for people and may change.
+    The core's codes are :data:`ERROR_CODES`; a sibling package subclasses this class
+    with its own codes (``lucia_tokens.LuciaTokenError``, ``lucia_oauth.LuciaOAuthError``),
+    so ``except LuciaError`` catches every known failure.
 
     Args:
-        code: One of :data:`ERROR_CODES`.
+        code: One of the class's codes (:data:`ERROR_CODES` here).
         detail: An optional human-readable explanation. It never contains a secret.
     """
 
-    code: ErrorCode
+    #: The codes this class may carry, with their default messages.
+    messages: ClassVar[Mapping[str, str]] = _DEFAULT_MESSAGES
+
+    code: str
     detail: str
 
-    def __init__(self, code: ErrorCode, detail: str | None = None) -> None:
-        if code not in ERROR_CODES:  # a typo here is a bug in Lucia or an adapter
-            raise ValueError(f"unknown Lucia error code {code!r}")
+    def __init__(self, code: str, detail: str | None = None) -> None:
+        messages = type(self).messages
+        if code not in messages:  # a typo here is a bug in Lucia or an adapter
+            raise ValueError(f"unknown {type(self).__name__} code {code!r}")
         self.code = code
-        self.detail = detail or _DEFAULT_MESSAGES[code]
+        self.detail = detail or messages[code]
         super().__init__(code, self.detail)
 
     def __str__(self) -> str:
         return f"{self.code}: {self.detail}"
 
     def __repr__(self) -> str:
-        return f"LuciaError({self.code!r}, {self.detail!r})"
+        return f"{type(self).__name__}({self.code!r}, {self.detail!r})"
 
     def __reduce__(self) -> tuple[type[LuciaError], tuple[str, str]]:
         return (type(self), (self.code, self.detail))

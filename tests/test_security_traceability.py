@@ -12,7 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_security_promise_has_a_named_test() -> None:
     """``tools/security_matrix.py --check`` finds a ``test_<id>_...`` for every promise."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "security_matrix.py"), "--check"], capture_output=True, text=True, check=False
+        [sys.executable, str(ROOT / "tools" / "security_matrix.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "**none**" not in result.stdout

@@ -50,7 +50,11 @@ TEST = re.compile(r"^\s*(?:async\s+)?def\s+(test_([a-z]\d)_\w*)", re.MULTILINE)
 def collect() -> dict[str, list[str]]:
     """Promise id -> ``path::test_name`` of every test carrying it."""
     found: dict[str, list[str]] = defaultdict(list)
-    files = [*ROOT.glob("packages/*/tests/**/*.py"), *ROOT.glob("packages/*/src/*/testing/*.py"), *ROOT.glob("tests/**/*.py")]
+    files = [
+        *ROOT.glob("packages/*/tests/**/*.py"),
+        *ROOT.glob("packages/*/src/*/testing/*.py"),
+        *ROOT.glob("tests/**/*.py"),
+    ]
     for path in sorted(files):
         for match in TEST.finditer(path.read_text(encoding="utf-8")):
             promise = match.group(2).upper()

@@ -1,4 +1,5 @@
-"""The Lucia for Python demo: sign up, sign in, sign out, who-am-I and your sessions.
+"""The Lucia for Python demo: sign up, sign in, sign out, who-am-I, your sessions,
+email verification and password reset (the "mail" is printed to the console).
 
 Run it with ``nox -s demo`` (or ``python -m docs.examples.demo`` from the repository
 root) and open http://127.0.0.1:8000. SQLite by default (``demo.db``); set
@@ -12,19 +13,25 @@ import html
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
+from lucia import Lucia, LuciaError
+from lucia.integrations.starlette import LuciaMiddleware, get_auth
+from lucia.redirects import safe_redirect
+from lucia_tokens import LuciaTokenError, id_token
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from lucia import Lucia, LuciaError
-from lucia.integrations.starlette import LuciaMiddleware, get_auth
-from lucia.redirects import safe_redirect
+USER_COLUMNS = {"username": "string", "email_verified": "boolean"}
 
-USER_COLUMNS = {"username": "string"}
+
+def send_mail(to: str, subject: str, link: str) -> None:
+    """The demo's mailer: prints the message. Put your mail service here."""
+    print(f"MAIL to={to} subject={subject!r} link={link}", flush=True)
 
 
 def adapter_from_url(url: str) -> Any:
@@ -58,20 +65,29 @@ def _form(action: str, button: str, error: str = "", next_url: str = "/") -> str
     message = f"<p class='error'>{html.escape(error)}</p>" if error else ""
     return (
         f"{message}<form method='post' action='{action}'>"
-        "<label>Username<input name='username' autocomplete='username' required maxlength='64'></label>"
+        "<label>Email<input name='username' type='email' autocomplete='username' required maxlength='64'></label>"
         "<label>Password<input name='password' type='password' required minlength='8' maxlength='256'></label>"
         f"<input type='hidden' name='next' value='{html.escape(next_url)}'>"
         f"<button>{button}</button></form>"
     )
 
 
-def create_app(auth: Lucia, *, create_schema: bool = True) -> Starlette:
+def create_app(auth: Lucia, *, create_schema: bool = True, base_url: str = "http://127.0.0.1:8000") -> Starlette:
     """The demo application around a configured :class:`Lucia`."""
+    verification = id_token(auth, "email_verification", timedelta(hours=24))
+    reset = id_token(auth, "password_reset", timedelta(hours=1))
+
+    async def send_verification(user_id: str, email: str) -> None:
+        token = await verification.issue(user_id)
+        send_mail(email, "Verify your email", f"{base_url}/verify-email?token={token.value}")
 
     async def home(request: Request) -> Response:
         session, user = await get_auth(request).validate_user()
         if session is None or user is None:
-            return _page("Lucia demo", "<p>You are not signed in.</p><p><a href='/signup'>Sign up</a> · <a href='/login'>Sign in</a></p>")
+            return _page(
+                "Lucia demo",
+                "<p>You are not signed in.</p><p><a href='/signup'>Sign up</a> · <a href='/login'>Sign in</a></p>",
+            )
         rows = ""
         for other in await auth.get_all_user_sessions(user.user_id):
             current = " (this device)" if other.session_id == session.session_id else ""
@@ -86,9 +102,15 @@ def create_app(auth: Lucia, *, create_schema: bool = True) -> Starlette:
                 f"<td>until {other.idle_period_expires_at:%Y-%m-%d %H:%M} UTC</td><td>{revoke}</td></tr>"
             )
         name = html.escape(str(user.attributes.get("username", "")))
+        verified = (
+            "<p>Email verified.</p>"
+            if user.attributes.get("email_verified")
+            else "<p>Email not verified: check the console for the link. "
+            "<form method='post' action='/verify-email/resend'><button>Send it again</button></form></p>"
+        )
         return _page(
             "Who am I",
-            f"<p>Signed in as <strong>{name}</strong> (user id <code>{html.escape(user.user_id)}</code>).</p>"
+            f"<p>Signed in as <strong>{name}</strong> (user id <code>{html.escape(user.user_id)}</code>).</p>{verified}"
             f"<h2>Your sessions</h2><table>{rows}</table>"
             "<form method='post' action='/sessions/revoke-others'><button>Sign out other devices</button></form>"
             "<form method='post' action='/logout'><button>Sign out</button></form>",
@@ -100,15 +122,16 @@ def create_app(auth: Lucia, *, create_schema: bool = True) -> Starlette:
         form = await request.form()
         username, password = str(form.get("username", "")).strip().lower(), str(form.get("password", ""))
         if not 3 <= len(username) <= 64 or not 8 <= len(password) <= 256:
-            return _page("Sign up", _form("/signup", "Create account", "Username 3-64 characters, password 8-256."))
+            return _page("Sign up", _form("/signup", "Create account", "Email 3-64 characters, password 8-256."))
         try:
             user = await auth.create_user(
-                primary_key={"provider_id": "username", "provider_user_id": username, "password": password},
-                attributes={"username": username},
+                primary_key={"provider_id": "email", "provider_user_id": username, "password": password},
+                attributes={"username": username, "email_verified": False},
             )
         except LuciaError as error:
-            message = "That username is taken." if error.code == "AUTH_DUPLICATE_KEY_ID" else "Invalid input."
+            message = "That email is taken." if error.code == "AUTH_DUPLICATE_KEY_ID" else "Invalid input."
             return _page("Sign up", _form("/signup", "Create account", message))
+        await send_verification(user.user_id, username)
         session = await auth.create_session(user.user_id)
         get_auth(request).set_session(session)
         return RedirectResponse("/", status_code=303)
@@ -120,10 +143,14 @@ def create_app(auth: Lucia, *, create_schema: bool = True) -> Starlette:
         form = await request.form()
         username, password = str(form.get("username", "")).strip().lower(), str(form.get("password", ""))
         try:
-            key = await auth.use_key("username", username, password)
+            key = await auth.use_key("email", username, password)
         except LuciaError:
-            # One message for every failure: never say whether the username exists.
-            return _page("Sign in", _form("/login", "Sign in", "Incorrect username or password.", next_url))
+            # One message for every failure: never say whether the account exists.
+            return _page(
+                "Sign in",
+                _form("/login", "Sign in", "Incorrect email or password.", next_url)
+                + "<p><a href='/reset-password'>Forgot your password?</a></p>",
+            )
         session = await auth.create_session(key.user_id)
         get_auth(request).set_session(session)
         return RedirectResponse(safe_redirect(form.get("next")), status_code=303)
@@ -152,13 +179,75 @@ def create_app(auth: Lucia, *, create_schema: bool = True) -> Starlette:
             await auth.invalidate_all_user_sessions(session.user_id, except_session_id=session.session_id)
         return RedirectResponse("/", status_code=303)
 
+    async def verify_email(request: Request) -> Response:
+        try:
+            token = await verification.validate(request.query_params.get("token", ""))
+        except LuciaTokenError:
+            return _page("Verify email", "<p>This link is invalid or has expired.</p>")
+        await auth.update_user_attributes(token.user_id, {"email_verified": True})
+        return RedirectResponse("/", status_code=303)
+
+    async def resend_verification(request: Request) -> Response:
+        session, user = await get_auth(request).validate_user()
+        if session is None or user is None:
+            return RedirectResponse("/login", status_code=303)
+        if not user.attributes.get("email_verified"):
+            await send_verification(user.user_id, str(user.attributes.get("username", "")))
+        return RedirectResponse("/", status_code=303)
+
+    async def reset_request(request: Request) -> Response:
+        sent = "<p>If an account exists for that email, a reset link is on its way (see the console).</p>"
+        form_html = (
+            "<form method='post' action='/reset-password'><label>Email<input name='username' type='email' required "
+            "maxlength='64'></label><button>Send a reset link</button></form>"
+        )
+        if request.method == "GET":
+            return _page("Reset your password", form_html)
+        email = str((await request.form()).get("username", "")).strip().lower()
+        try:
+            key = await auth.get_key("email", email)
+        except LuciaError:
+            return _page("Reset your password", sent)  # the same answer: no account enumeration
+        token = await reset.issue(key.user_id)  # supersedes older reset links
+        send_mail(email, "Reset your password", f"{base_url}/reset-password/{token.value}")
+        return _page("Reset your password", sent)
+
+    async def reset_confirm(request: Request) -> Response:
+        value = request.path_params["token"]
+        if request.method == "GET":
+            return _page(
+                "Choose a new password",
+                f"<form method='post' action='/reset-password/{html.escape(value)}'><label>New password<input "
+                "name='password' type='password' required minlength='8' maxlength='256'></label>"
+                "<button>Save</button></form>",
+            )
+        password = str((await request.form()).get("password", ""))
+        if not 8 <= len(password) <= 256:
+            return _page("Choose a new password", "<p class='error'>Password 8-256 characters.</p>")
+        try:
+            token = await reset.validate(value)
+        except LuciaTokenError:
+            return _page("Choose a new password", "<p>This link is invalid or has expired.</p>")
+        user = await auth.get_user(token.user_id)
+        await auth.update_key_password("email", str(user.attributes.get("username", "")), password)
+        await auth.invalidate_all_user_sessions(user.user_id)  # a reset signs out every device
+        session = await auth.create_session(user.user_id)
+        get_auth(request).set_session(session)
+        return RedirectResponse("/", status_code=303)
+
     async def me(request: Request) -> Response:
         from starlette.responses import JSONResponse
 
         session, user = await get_auth(request).validate_user()
         if session is None or user is None:
             return JSONResponse({"user": None}, status_code=401)
-        return JSONResponse({"user_id": user.user_id, "username": user.attributes.get("username")})
+        return JSONResponse(
+            {
+                "user_id": user.user_id,
+                "username": user.attributes.get("username"),
+                "email_verified": bool(user.attributes.get("email_verified")),
+            }
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -178,6 +267,10 @@ def create_app(auth: Lucia, *, create_schema: bool = True) -> Starlette:
             Route("/logout", logout, methods=["POST"]),
             Route("/sessions/revoke", revoke, methods=["POST"]),
             Route("/sessions/revoke-others", revoke_others, methods=["POST"]),
+            Route("/verify-email", verify_email),
+            Route("/verify-email/resend", resend_verification, methods=["POST"]),
+            Route("/reset-password", reset_request, methods=["GET", "POST"]),
+            Route("/reset-password/{token}", reset_confirm, methods=["GET", "POST"]),
         ],
         middleware=[Middleware(LuciaMiddleware, auth=auth)],
         lifespan=lifespan,
@@ -191,7 +284,7 @@ def main() -> None:
     auth = Lucia(adapter=adapter_from_url(os.environ.get("DATABASE_URL", "sqlite:///demo.db")), env="DEV")
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
     print(f"Lucia demo on http://{host}:{port}  (DATABASE_URL={os.environ.get('DATABASE_URL', 'sqlite:///demo.db')})")
-    uvicorn.run(create_app(auth), host=host, port=port)
+    uvicorn.run(create_app(auth, base_url=f"http://{host}:{port}"), host=host, port=port)
 
 
 if __name__ == "__main__":

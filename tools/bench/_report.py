@@ -27,4 +27,7 @@ def row(label: str, ours: float, raw: float, target: float) -> str:
     """One line of the report: ops/s of ours and raw, the ratio and whether it meets the target."""
     ratio = ours / raw
     verdict = "ok" if ratio >= target else "BELOW TARGET"
-    return f"  {label:<44} ours {ours:>9,.0f}/s   raw {raw:>9,.0f}/s   ratio {ratio:4.2f}x  (target >= {target}x: {verdict})"
+    return (
+        f"  {label:<44} ours {ours:>9,.0f}/s   raw {raw:>9,.0f}/s   "
+        f"ratio {ratio:4.2f}x  (target >= {target}x: {verdict})"
+    )

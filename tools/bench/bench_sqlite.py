@@ -16,13 +16,12 @@ from pathlib import Path
 import aiosqlite
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _report import rate, row  # noqa: E402
-
-from lucia import Lucia  # noqa: E402
-from lucia._crypto import generate_token, hash_token  # noqa: E402
-from lucia.adapters.sql import SQLITE, SQLStatements  # noqa: E402
-from lucia.passwords import Argon2idHasher  # noqa: E402
-from lucia_sqlite import SQLiteAdapter  # noqa: E402
+from _report import rate, row
+from lucia import Lucia
+from lucia._crypto import generate_token, hash_token
+from lucia.adapters.sql import SQLITE, SQLStatements
+from lucia.passwords import Argon2idHasher
+from lucia_sqlite import SQLiteAdapter
 
 USERS = 10_000
 SEQUENTIAL = 20_000

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 __all__ = ["ERROR_CODES", "ErrorCode", "LuciaError"]
 
@@ -71,5 +71,5 @@ class LuciaError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code!r}, {self.detail!r})"
 
-    def __reduce__(self) -> tuple[type[LuciaError], tuple[str, str]]:
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return (type(self), (self.code, self.detail))

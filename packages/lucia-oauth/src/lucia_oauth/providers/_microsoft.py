@@ -1,0 +1,138 @@
+"""Microsoft Entra ID (formerly Azure AD), tenant-aware (OpenID Connect)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+
+from lucia_oauth._errors import LuciaOAuthError
+from lucia_oauth._provider import TokenEndpointAuthMethod
+from lucia_oauth.providers._base import HostedOIDCProvider, base_url_of
+
+if TYPE_CHECKING:
+    from lucia import Lucia
+
+__all__ = ["MicrosoftEntraID"]
+
+#: The tenants that stand for many: their id_tokens carry the user's own tenant in ``iss``.
+MULTI_TENANT = frozenset({"common", "organizations", "consumers"})
+#: The tenant of personal Microsoft accounts.
+CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+_GUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_TENANT_NAME = re.compile(r"[A-Za-z0-9._-]+")
+
+
+class MicrosoftEntraID(HostedOIDCProvider):
+    """Sign in with Microsoft Entra ID (https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc).
+
+    - Scopes: default ``["openid", "profile", "email"]``; add ``"offline_access"`` for a refresh token.
+    - Token endpoint authentication: ``client_secret_post``. PKCE: S256. Refresh: yes.
+    - The id_token is verified by :class:`~lucia_oauth.OIDCProvider` against the tenant's
+      JWKS. For one tenant (its GUID or domain name) ``iss`` must be exactly the issuer its
+      discovery document names. For ``common``, ``organizations`` and ``consumers`` the
+      issuer is a template: ``iss`` must be ``{base_url}/{tid}/v2.0`` with the token's own
+      ``tid`` claim (``consumers``: only the personal-account tenant; ``organizations``: any
+      other). Restrict which tenants may sign in with ``provider_user["tid"]``.
+    - ``provider_user_id``: ``sub`` (stable, unique per user and application). ``oid`` +
+      ``tid`` identify the user across applications.
+    - ``provider_user``: the verified id_token claims (``sub``, ``oid``, ``tid``, ``name``,
+      ``preferred_username``, ``email``...); the userinfo endpoint is not read.
+      ``email_verified`` is false: Entra ID does not vouch for ``email``.
+
+    Args:
+        auth: The :class:`~lucia.Lucia` instance.
+        client_id: The application (client) id.
+        client_secret: A client secret of the application.
+        redirect_uri: The callback URL, exactly as registered.
+        tenant: ``"common"`` (default), ``"organizations"``, ``"consumers"``, or one tenant's
+            GUID or domain name.
+        scope: Scopes to request; ``openid`` is always sent.
+        base_url: The authority host (``https://login.microsoftonline.com``; national clouds differ).
+        provider_id: The provider id in Lucia keys (default ``"microsoft-entra-id"``).
+        authorization_params: Extra fixed parameters (``{"prompt": "select_account"}``).
+        timeout: Seconds for each back-channel request.
+        http_client: An ``httpx.AsyncClient`` to reuse (redirects are still never followed).
+        clock: Seconds since the epoch, injectable for tests.
+    """
+
+    provider_id = "microsoft-entra-id"
+    supports_pkce: ClassVar[bool] = True
+    use_userinfo: ClassVar[bool] = False
+    token_endpoint_auth_method: TokenEndpointAuthMethod = "client_secret_post"
+
+    def __init__(
+        self,
+        auth: Lucia,
+        *,
+        client_id: str,
+        client_secret: str | None,
+        redirect_uri: str,
+        tenant: str = "common",
+        scope: Sequence[str] | None = None,
+        base_url: str = "https://login.microsoftonline.com",
+        provider_id: str | None = None,
+        authorization_params: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        http_client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not isinstance(tenant, str) or _TENANT_NAME.fullmatch(tenant) is None:
+            raise LuciaOAuthError("OAUTH_CONFIGURATION", "tenant must be a tenant GUID, domain name or common")
+        self.tenant = tenant
+        self.authority = base_url_of(base_url, "base_url")
+        self._issuer_pattern = re.compile(re.escape(self.authority) + f"/({_GUID})/v2\\.0")
+        self._discovered_issuer: str | None = None
+        super().__init__(
+            auth,
+            issuer=f"{self.authority}/{tenant}/v2.0",
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uri=redirect_uri,
+            scope=scope,
+            provider_id=provider_id,
+            authorization_params=authorization_params,
+            timeout=timeout,
+            http_client=http_client,
+            clock=clock,
+        )
+
+    @property
+    def multi_tenant(self) -> bool:
+        """Whether users of many tenants may sign in (``common``, ``organizations``, ``consumers``)."""
+        return self.tenant.lower() in MULTI_TENANT
+
+    async def discover(self) -> Mapping[str, Any]:
+        """Discovery, remembering the issuer the tenant's document names."""
+        document = await super().discover()
+        issuer = document.get("issuer")
+        if self._discovered_issuer is None and isinstance(issuer, str):
+            self._discovered_issuer = issuer
+        return document
+
+    def is_valid_issuer(self, iss: str) -> bool:
+        """The tenant's issuer: see the class documentation."""
+        if self._discovered_issuer is None:
+            # The discovery document: the configured issuer, the tenant's GUID issuer, or
+            # (multi-tenant) the documented template.
+            if iss == self.issuer or self._issuer_pattern.fullmatch(iss) is not None:
+                return True
+            return self.multi_tenant and iss == f"{self.authority}/{{tenantid}}/v2.0"
+        if self.multi_tenant:
+            return self._issuer_pattern.fullmatch(iss) is not None
+        return iss == self._discovered_issuer
+
+    async def verify_id_token(self, id_token: str, *, nonce: str | None) -> dict[str, Any]:
+        """The generic verification, then the tenant rules of a multi-tenant application."""
+        claims = await super().verify_id_token(id_token, nonce=nonce)
+        if self.multi_tenant:
+            tid = claims.get("tid")
+            if not isinstance(tid, str) or claims.get("iss") != f"{self.authority}/{tid}/v2.0":
+                raise LuciaOAuthError("OAUTH_INVALID_ID_TOKEN", "the id_token 'iss' does not match its tenant ('tid')")
+            tenant = self.tenant.lower()
+            if (tenant == "consumers") != (tid == CONSUMERS_TENANT_ID) and tenant != "common":
+                raise LuciaOAuthError("OAUTH_INVALID_ID_TOKEN", f"the id_token tenant is not allowed for {tenant!r}")
+        return claims

@@ -74,7 +74,9 @@ async def test_d3_bad_ids_are_refused_before_any_query(auth: Lucia, store: Count
         lambda: auth.get_key("email", bad),
         lambda: auth.use_key(bad, "x", None),
         lambda: auth.create_key(bad, provider_id="e", provider_user_id="x", password=None),
-        lambda: auth.create_user(primary_key={"provider_id": "email", "provider_user_id": bad, "password": None}, attributes={}),
+        lambda: auth.create_user(
+            primary_key={"provider_id": "email", "provider_user_id": bad, "password": None}, attributes={}
+        ),
     ]
     for call in calls:
         with pytest.raises(LuciaError) as info:
@@ -89,7 +91,9 @@ async def test_d3_provider_id_and_key_id_bounds(auth: Lucia, store: CountingAdap
         with pytest.raises(LuciaError) as info:
             await auth.get_key(provider_id, provider_user_id)
         assert info.value.code == "AUTH_INVALID_INPUT"
-    assert (await auth.create_user(primary_key={"provider_id": "e" * 100, "provider_user_id": "u" * 154, "password": None}, attributes={}))
+    assert await auth.create_user(
+        primary_key={"provider_id": "e" * 100, "provider_user_id": "u" * 154, "password": None}, attributes={}
+    )
     with pytest.raises(LuciaError):
         await auth.create_user(primary_key="email:x", attributes={})  # type: ignore[arg-type]
     assert store.calls == ["set_user"]
@@ -110,7 +114,9 @@ async def test_d3_provider_id_and_key_id_bounds(auth: Lucia, store: CountingAdap
         "not a mapping",
     ],
 )
-async def test_d3_bad_attributes_are_refused_before_any_query(auth: Lucia, store: CountingAdapter, attributes: Any) -> None:
+async def test_d3_bad_attributes_are_refused_before_any_query(
+    auth: Lucia, store: CountingAdapter, attributes: Any
+) -> None:
     """Attribute names must be identifiers and values plain scalars of bounded size."""
     with pytest.raises(LuciaError) as info:
         await auth.create_user(primary_key=None, attributes=attributes)
@@ -121,7 +127,13 @@ async def test_d3_bad_attributes_are_refused_before_any_query(auth: Lucia, store
 @pytest.mark.parametrize("token", ["", "short", "A" * 40, "a" * 39, "a" * 41, "é" * 40, "a" * 39 + "\x00", None, 7])
 async def test_s5_malformed_tokens_are_refused_without_a_query(auth: Lucia, store: CountingAdapter, token: Any) -> None:
     """A token of the wrong length or alphabet raises AUTH_INVALID_SESSION_ID before any query."""
-    for call in (auth.validate_session, auth.validate_session_user, auth.get_session, auth.get_session_user, auth.renew_session):
+    for call in (
+        auth.validate_session,
+        auth.validate_session_user,
+        auth.get_session,
+        auth.get_session_user,
+        auth.renew_session,
+    ):
         with pytest.raises(LuciaError) as info:
             await call(token)
         assert info.value.code == "AUTH_INVALID_SESSION_ID"
@@ -195,8 +207,15 @@ async def test_keys_lifecycle(auth: Lucia, clock: FakeClock) -> None:
     """Keys are created, listed, re-passworded and deleted; primary keys survive delete_key."""
     user = await auth.create_user(primary_key=EMAIL, attributes={})
     github = await auth.create_key(user.user_id, provider_id="github", provider_user_id="42", password=None)
-    assert (github.type, github.primary, github.password_defined, github.expires_at) == ("persistent", False, False, None)
-    otp = await auth.create_key(user.user_id, provider_id="otp", provider_user_id="1", password="p", expires_in=timedelta(minutes=1))
+    assert (github.type, github.primary, github.password_defined, github.expires_at) == (
+        "persistent",
+        False,
+        False,
+        None,
+    )
+    otp = await auth.create_key(
+        user.user_id, provider_id="otp", provider_user_id="1", password="p", expires_in=timedelta(minutes=1)
+    )
     assert otp.type == "single_use" and otp.expires_at is not None and not otp.is_expired
     assert {k.provider_id for k in await auth.get_all_user_keys(user.user_id)} == {"email", "github", "otp"}
     key = await auth.update_key_password("github", "42", "new password")
@@ -212,7 +231,9 @@ async def test_keys_lifecycle(auth: Lucia, clock: FakeClock) -> None:
         await auth.use_key("email", "ada@example.com", None)
     assert info.value.code == "AUTH_INVALID_PASSWORD"
     with pytest.raises(LuciaError) as info:
-        await auth.create_key(user.user_id, provider_id="x", provider_user_id="y", password=None, expires_in=timedelta(0))
+        await auth.create_key(
+            user.user_id, provider_id="x", provider_user_id="y", password=None, expires_in=timedelta(0)
+        )
     assert info.value.code == "AUTH_INVALID_INPUT"
     with pytest.raises(LuciaError) as info:
         await auth.create_key("nobody", provider_id="x", provider_user_id="y", password=None)

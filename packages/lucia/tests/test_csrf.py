@@ -12,7 +12,9 @@ from lucia.adapters.memory import MemoryAdapter
 URL = "https://example.com/account"
 
 
-def _check(origin: str | None, site: str | None = None, *, method: str = "POST", url: str = URL, **csrf: object) -> bool:
+def _check(
+    origin: str | None, site: str | None = None, *, method: str = "POST", url: str = URL, **csrf: object
+) -> bool:
     auth = Lucia(adapter=MemoryAdapter(), csrf_protection=CsrfProtection(**csrf) if csrf else True)  # type: ignore[arg-type]
     headers = [(k, v) for k, v in (("Origin", origin), ("Sec-Fetch-Site", site)) if v is not None]
     try:

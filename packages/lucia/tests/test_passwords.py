@@ -63,7 +63,11 @@ async def test_p2_maximum_length_is_checked_before_hashing(auth: Lucia, hasher: 
     assert MAX_PASSWORD_LENGTH >= 256
     with pytest.raises(LuciaError) as info:
         await auth.create_user(
-            primary_key={"provider_id": "email", "provider_user_id": "a@x", "password": "x" * (MAX_PASSWORD_LENGTH + 1)},
+            primary_key={
+                "provider_id": "email",
+                "provider_user_id": "a@x",
+                "password": "x" * (MAX_PASSWORD_LENGTH + 1),
+            },
             attributes={},
         )
     assert info.value.code == "AUTH_INVALID_INPUT"
@@ -90,7 +94,9 @@ def test_legacy_lucia_js_scrypt_hashes_verify_and_need_rehash() -> None:
 
 async def test_p3_rehash_after_success_never_after_failure(auth: Lucia, memory: object) -> None:
     """A legacy hash is replaced by Argon2id after a correct password, untouched after a wrong one."""
-    user = await auth.create_user(primary_key={"provider_id": "email", "provider_user_id": "js@x", "password": None}, attributes={})
+    user = await auth.create_user(
+        primary_key={"provider_id": "email", "provider_user_id": "js@x", "password": None}, attributes={}
+    )
     await auth.users.update_key("email:js@x", hashed_password=LEGACY_R8)
     with pytest.raises(LuciaError):
         await auth.use_key("email", "js@x", "wrong")
@@ -107,7 +113,9 @@ async def test_p3_weaker_argon2_parameters_are_upgraded(store: CountingAdapter, 
     weak = Argon2idHasher(memory_cost=1024, time_cost=1)
     strong = Argon2idHasher(memory_cost=2048, time_cost=2)
     before = Lucia(adapter=store, clock=clock, password_hasher=weak)
-    await before.create_user(primary_key={"provider_id": "email", "provider_user_id": "u@x", "password": "pw"}, attributes={})
+    await before.create_user(
+        primary_key={"provider_id": "email", "provider_user_id": "u@x", "password": "pw"}, attributes={}
+    )
     after = Lucia(adapter=store, clock=clock, password_hasher=strong)
     await after.use_key("email", "u@x", "pw")
     stored = (await store.get_key("email:u@x")).hashed_password
@@ -116,7 +124,9 @@ async def test_p3_weaker_argon2_parameters_are_upgraded(store: CountingAdapter, 
 
 async def test_p4_unknown_key_costs_one_hash(auth: Lucia, hasher: CountingHasher) -> None:
     """An unknown key costs exactly one verification, like a known key; the message is the same."""
-    await auth.create_user(primary_key={"provider_id": "email", "provider_user_id": "known@x", "password": "pw"}, attributes={})
+    await auth.create_user(
+        primary_key={"provider_id": "email", "provider_user_id": "known@x", "password": "pw"}, attributes={}
+    )
     await auth.use_key("email", "known@x", "pw")  # warms the dummy hash
     hasher.verifies = 0
     with pytest.raises(LuciaError) as unknown:
@@ -131,7 +141,9 @@ async def test_p4_unknown_key_costs_one_hash(auth: Lucia, hasher: CountingHasher
 
 async def test_p4_passwordless_key_with_password_costs_one_hash(auth: Lucia, hasher: CountingHasher) -> None:
     """A password sent for a key without one is refused after the same single verification."""
-    await auth.create_user(primary_key={"provider_id": "github", "provider_user_id": "42", "password": None}, attributes={})
+    await auth.create_user(
+        primary_key={"provider_id": "github", "provider_user_id": "42", "password": None}, attributes={}
+    )
     hasher.verifies = 0
     with pytest.raises(LuciaError) as info:
         await auth.use_key("github", "42", "guess")
@@ -149,7 +161,9 @@ async def test_p1_hashing_runs_off_the_event_loop(auth: Lucia) -> None:
             return super().hash(password)
 
     recording = Lucia(adapter=auth.users, clock=auth.clock, password_hasher=Recording())  # type: ignore[arg-type]
-    await recording.create_user(primary_key={"provider_id": "e", "provider_user_id": "t", "password": "pw"}, attributes={})
+    await recording.create_user(
+        primary_key={"provider_id": "e", "provider_user_id": "t", "password": "pw"}, attributes={}
+    )
     assert threads and threading.get_ident() not in threads
 
 
@@ -176,7 +190,8 @@ async def test_p5_no_secret_reaches_the_logs(auth: Lucia, clock: FakeClock, capl
     caplog.set_level(logging.DEBUG)
     password = "sup3r-secret-passphrase"
     user = await auth.create_user(
-        primary_key={"provider_id": "email", "provider_user_id": "log@x", "password": password}, attributes={"username": "log"}
+        primary_key={"provider_id": "email", "provider_user_id": "log@x", "password": password},
+        attributes={"username": "log"},
     )
     await auth.use_key("email", "log@x", password)
     with pytest.raises(LuciaError):

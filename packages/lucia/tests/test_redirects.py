@@ -11,7 +11,9 @@ from lucia.redirects import is_safe_redirect, safe_redirect
 ALLOWED = ["https://app.example.com"]
 
 
-@pytest.mark.parametrize("target", ["/", "/account", "/a/b?next=//x#frag", "/search?q=%2F", "https://app.example.com/welcome"])
+@pytest.mark.parametrize(
+    "target", ["/", "/account", "/a/b?next=//x#frag", "/search?q=%2F", "https://app.example.com/welcome"]
+)
 def test_c4_relative_paths_and_allowed_origins_pass(target: str) -> None:
     """Site-relative paths and URLs on an allowed origin are kept."""
     assert is_safe_redirect(target, allowed_origins=ALLOWED)

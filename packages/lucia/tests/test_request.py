@@ -25,7 +25,9 @@ async def test_validate_user_reads_the_cookie_once(auth: Lucia, store: CountingA
     """The session and user come from the cookie in one query, cached for the request."""
     user_id, token = await _signed_in(auth)
     cookies: list[Cookie] = []
-    request = auth.handle_request(LuciaRequest("GET", URL, [("cookie", f"auth_session={token}")]), set_cookie=cookies.append)
+    request = auth.handle_request(
+        LuciaRequest("GET", URL, [("cookie", f"auth_session={token}")]), set_cookie=cookies.append
+    )
     store.calls.clear()
     session, user = await request.validate_user()
     assert session is not None and user is not None and user.user_id == user_id
@@ -44,14 +46,23 @@ async def test_s3_idle_session_is_renewed_and_its_cookie_set(auth: Lucia, clock:
     ).validate()
     assert session is not None and session.fresh and session.token != token
     assert [c.value for c in cookies] == [session.token]
-    again = await auth.handle_request(LuciaRequest("GET", URL, {"Cookie": f"auth_session={token}"}), set_cookie=cookies.append).validate()
+    again = await auth.handle_request(
+        LuciaRequest("GET", URL, {"Cookie": f"auth_session={token}"}), set_cookie=cookies.append
+    ).validate()
     assert again is None
     assert cookies[-1].value == "" and cookies[-1].attributes.max_age == 0
 
 
 @pytest.mark.parametrize(
     "cookie",
-    ["auth_session=garbage", "auth_session=" + "a" * 41, "auth_session=" + "A" * 40, "=;;=;", "auth_session=\x00" * 3, "x" * 100_000],
+    [
+        "auth_session=garbage",
+        "auth_session=" + "a" * 41,
+        "auth_session=" + "A" * 40,
+        "=;;=;",
+        "auth_session=\x00" * 3,
+        "x" * 100_000,
+    ],
 )
 async def test_s5_garbage_cookie_is_anonymous_without_a_query(auth: Lucia, store: CountingAdapter, cookie: str) -> None:
     """A malformed or oversized cookie is an anonymous request, refused before any query."""
@@ -64,7 +75,9 @@ async def test_s5_garbage_cookie_is_anonymous_without_a_query(auth: Lucia, store
 async def test_s5_unknown_token_is_never_adopted(auth: Lucia, store: CountingAdapter, memory: object) -> None:
     """A well-formed unknown token gives no session, stores nothing and clears the cookie."""
     cookies: list[Cookie] = []
-    request = auth.handle_request(LuciaRequest("GET", URL, {"cookie": "auth_session=" + "a" * 40}), set_cookie=cookies.append)
+    request = auth.handle_request(
+        LuciaRequest("GET", URL, {"cookie": "auth_session=" + "a" * 40}), set_cookie=cookies.append
+    )
     assert await request.validate() is None
     assert "set_session" not in store.calls
     assert [c.value for c in cookies] == [""]
@@ -100,7 +113,9 @@ async def test_set_session_sets_and_clears_the_cookie(auth: Lucia) -> None:
     """``set_session`` writes the cookie and the request's cached answer."""
     user_id, _ = await _signed_in(auth)
     cookies: list[Cookie] = []
-    request = auth.handle_request(LuciaRequest("POST", URL, {"origin": "http://127.0.0.1:8000"}), set_cookie=cookies.append)
+    request = auth.handle_request(
+        LuciaRequest("POST", URL, {"origin": "http://127.0.0.1:8000"}), set_cookie=cookies.append
+    )
     session = await auth.create_session(user_id)
     request.set_session(session)
     assert cookies[-1].value == session.token

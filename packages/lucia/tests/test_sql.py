@@ -9,7 +9,16 @@ import pytest
 
 from lucia import LuciaError
 from lucia.__main__ import main
-from lucia.adapters.sql import MYSQL, POSTGRESQL, SQLITE, SQLStatements, TableNames, Violation, constraint_error, dialect_named
+from lucia.adapters.sql import (
+    MYSQL,
+    POSTGRESQL,
+    SQLITE,
+    SQLStatements,
+    TableNames,
+    Violation,
+    constraint_error,
+    dialect_named,
+)
 
 
 @pytest.mark.parametrize("dialect", [SQLITE, POSTGRESQL, MYSQL])
@@ -65,7 +74,9 @@ def test_cli_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert '"username" TEXT' in out and out.count(";") == 5
     assert main(["schema", "oracle"]) == 2
     assert main(["schema", "mysql", "--user-column", "nocolon"]) == 2
-    result = subprocess.run([sys.executable, "-m", "lucia", "schema", "postgresql"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "lucia", "schema", "postgresql"], capture_output=True, text=True, check=True
+    )
     assert "BIGINT" in result.stdout
 
 
@@ -73,7 +84,9 @@ def test_cli_ddl_runs_on_sqlite() -> None:
     """The printed SQLite DDL actually creates the tables."""
     import sqlite3
 
-    result = subprocess.run([sys.executable, "-m", "lucia", "schema", "sqlite"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "lucia", "schema", "sqlite"], capture_output=True, text=True, check=True
+    )
     conn = sqlite3.connect(":memory:")
     conn.executescript(result.stdout)
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

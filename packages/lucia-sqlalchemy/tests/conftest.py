@@ -1,0 +1,225 @@
+"""Fixtures: a fresh database on each real server, created and dropped over a raw connection.
+
+A :class:`Database` is reachable two ways: through SQLAlchemy (the adapter under test)
+and through the bare driver (to dump rows, count them and kill connections), so the
+tests never trust the code they test to report on itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiomysql
+import aiosqlite
+import psycopg
+import pytest
+from lucia import Lucia
+from lucia.testing import fast_password_hasher
+from lucia.testing.services import require_service, service_url, unique_name
+from lucia_sqlalchemy import SQLAlchemyAdapter, lucia_tables
+from psycopg.conninfo import make_conninfo
+from sqlalchemy import Column, MetaData, String
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+POSTGRES_URL = service_url("LUCIA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+MYSQL_URL = service_url("LUCIA_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+KINDS = ("postgresql", "mariadb", "sqlite")
+SERVERS = ("postgresql", "mariadb")
+TABLES = ("auth_user", "auth_session", "auth_key")
+
+T = TypeVar("T")
+
+
+def run_isolated(call: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine on its own event loop in its own thread (for class-scoped setup)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, call()).result()  # type: ignore[arg-type]
+
+
+@dataclass
+class Database:
+    """A database made for some tests: its SQLAlchemy URL and raw-driver helpers."""
+
+    kind: str
+    name: str
+    url: URL
+    path: Path | None = None
+
+    def engine(self, **options: Any) -> AsyncEngine:
+        """A new async engine on this database (the test disposes it)."""
+        return create_async_engine(self.url, **options)
+
+    @asynccontextmanager
+    async def raw(self) -> AsyncIterator[Any]:
+        """A bare driver connection in autocommit mode: psycopg, aiomysql or aiosqlite."""
+        if self.kind == "postgresql":
+            async with await psycopg.AsyncConnection.connect(
+                make_conninfo(POSTGRES_URL, dbname=self.name), autocommit=True
+            ) as conn:
+                yield conn
+        elif self.kind == "mariadb":
+            conn = await aiomysql.connect(**_mysql_args(self.name), autocommit=True)
+            try:
+                yield conn
+            finally:
+                conn.close()
+        else:
+            async with aiosqlite.connect(str(self.path), isolation_level=None) as conn:
+                yield conn
+
+    async def fetch(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement on a raw connection (``%s`` placeholders); return its rows."""
+        if self.kind == "postgresql":
+            cursor = await conn.execute(sql, params)
+            return [tuple(r) for r in await cursor.fetchall()] if cursor.description else []
+        if self.kind == "mariadb":
+            async with conn.cursor() as cursor:
+                await cursor.execute(sql, params or None)
+                return [tuple(r) for r in await cursor.fetchall()] if cursor.description else []
+        cursor = await conn.execute(sql.replace("%s", "?"), params)
+        return [tuple(r) for r in await cursor.fetchall()]
+
+    async def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one query, read over a fresh raw connection."""
+        async with self.raw() as conn:
+            return await self.fetch(conn, sql, params)
+
+    async def dump(self, tables: tuple[str, ...] = TABLES) -> str:
+        """Every row of the given tables as text (SECURITY S2)."""
+        rows: list[tuple[Any, ...]] = []
+        for table in tables:
+            rows += await self.rows(f"SELECT * FROM {table}")
+        return repr(rows)
+
+
+def _mysql_args(database: str) -> dict[str, Any]:
+    url = make_url(MYSQL_URL)
+    return {
+        "host": url.host or "127.0.0.1",
+        "port": url.port or 3306,
+        "user": url.username or "root",
+        "password": url.password or "",
+        "db": database,
+        "charset": "utf8mb4",
+    }
+
+
+async def _admin(kind: str, statement: str) -> None:
+    if kind == "postgresql":
+        async with await psycopg.AsyncConnection.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as conn:
+            await conn.execute(statement)
+    else:
+        conn = await aiomysql.connect(**_mysql_args(make_url(MYSQL_URL).database or "test"), connect_timeout=5)
+        try:
+            async with conn.cursor() as cursor:
+                await cursor.execute(statement)
+        finally:
+            conn.close()
+
+
+def _create(kind: str, tmp: Path) -> Iterator[Database]:
+    """Create a database of ``kind``, yield it, drop it."""
+    name = unique_name("lucia_sqla")
+    if kind == "sqlite":
+        path = tmp / f"{name}.db"
+        yield Database(kind, name, make_url(f"sqlite+aiosqlite:///{path}"), path)
+        return
+    if kind == "postgresql":
+        url = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg", database=name)
+        create, drop = f'CREATE DATABASE "{name}"', f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        service, target = "postgresql", POSTGRES_URL
+    else:
+        url = make_url(MYSQL_URL).set(drivername="mysql+aiomysql", database=name, query={"charset": "utf8mb4"})
+        create, drop = f"CREATE DATABASE `{name}`", f"DROP DATABASE IF EXISTS `{name}`"
+        service, target = "mysql", MYSQL_URL
+    try:
+        run_isolated(lambda: _admin(kind, create))
+    except (OSError, psycopg.OperationalError, aiomysql.OperationalError) as exc:
+        require_service(service, f"cannot create a database at {make_url(target)!r}: {exc}")
+    try:
+        yield Database(kind, name, url)
+    finally:
+        run_isolated(lambda: _admin(kind, drop))
+
+
+@pytest.fixture(scope="class")
+def postgresql_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """A PostgreSQL database created for one test class."""
+    yield from _create("postgresql", tmp_path_factory.mktemp("pg"))
+
+
+@pytest.fixture(scope="class")
+def mariadb_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """A MariaDB/MySQL database created for one test class."""
+    yield from _create("mariadb", tmp_path_factory.mktemp("mariadb"))
+
+
+@pytest.fixture(scope="class")
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """A SQLite file database made for one test class."""
+    yield from _create("sqlite", tmp_path_factory.mktemp("sqlite"))
+
+
+@pytest.fixture(params=KINDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh database of each kind, for one test."""
+    yield from _create(request.param, tmp_path)
+
+
+@pytest.fixture(params=SERVERS)
+def server_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh database on each database server (not SQLite), for one test."""
+    yield from _create(request.param, tmp_path)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@dataclass
+class Stack:
+    """An engine on a test database, the adapter on it and Lucia on the adapter."""
+
+    engine: AsyncEngine
+    adapter: SQLAlchemyAdapter
+    auth: Lucia
+
+
+@pytest.fixture
+async def stack_factory() -> AsyncIterator[Callable[..., Awaitable[Stack]]]:
+    """Build a :class:`Stack` on a database (tables created); engines are disposed after the test."""
+    engines: list[AsyncEngine] = []
+
+    async def build(database: Database, **adapter_options: Any) -> Stack:
+        engine = database.engine(pool_pre_ping=True)
+        engines.append(engine)
+        tables = lucia_tables(MetaData(), user_columns=[Column("username", String(255))])
+        adapter = SQLAlchemyAdapter(engine, tables=tables, **adapter_options)
+        await adapter.create_schema()
+        return Stack(engine, adapter, Lucia(adapter=adapter, password_hasher=fast_password_hasher()))
+
+    try:
+        yield build
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+@pytest.fixture
+async def stack(database: Database, stack_factory: Callable[..., Awaitable[Stack]]) -> Stack:
+    """Lucia on the adapter on a fresh database of each kind."""
+    return await stack_factory(database)
+
+
+@pytest.fixture
+async def server_stack(server_database: Database, stack_factory: Callable[..., Awaitable[Stack]]) -> Stack:
+    """Lucia on the adapter on a fresh database of each server."""
+    return await stack_factory(server_database)

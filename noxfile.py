@@ -173,4 +173,4 @@ def bench(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the MkDocs site strictly (broken links fail)."""
     session.install("mkdocs>=1.6")
-    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "docs" / "site"))
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"))

@@ -23,10 +23,10 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _report import row  # noqa: E402
+from _report import row
 
 USERS = 200
-REQUESTS = 3_000
+REQUESTS = 2_000
 CONCURRENCY = 16
 ROUNDS = 3
 SYNC_CALLS = 3_000
@@ -156,7 +156,8 @@ def bench_http(database: str, tokens: list[str]) -> None:
         for process, _ in servers.values():
             process.terminate()
             process.wait(10)
-    print(f"protected Starlette route on uvicorn + SQLite ({REQUESTS} requests, {CONCURRENCY} concurrent, best of {ROUNDS}):")
+    setup = f"{REQUESTS} requests, {CONCURRENCY} concurrent, best of {ROUNDS}"
+    print(f"protected Starlette route on uvicorn + SQLite ({setup}):")
     print(row("LuciaMiddleware + require_user vs raw join", best["ours"], best["raw"], 0.9))
 
 

@@ -91,3 +91,10 @@ def test_cli_ddl_runs_on_sqlite() -> None:
     conn.executescript(result.stdout)
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == {"auth_user", "auth_session", "auth_key"}
+
+
+def test_insert_user_with_key_needs_a_writable_cte() -> None:
+    """Only PostgreSQL can insert a user and its key in one statement."""
+    assert SQLStatements(POSTGRESQL).insert_user_with_key(["username"]).startswith("WITH new_user AS (INSERT")
+    with pytest.raises(LuciaError):
+        SQLStatements(MYSQL).insert_user_with_key(["username"])

@@ -59,6 +59,8 @@ class Dialect:
     inline_index: bool
     #: Portable column type names accepted in ``user_columns``.
     column_types: Mapping[str, str]
+    #: Whether ``WITH ... INSERT`` may feed another ``INSERT`` (PostgreSQL's data-modifying CTEs).
+    writable_cte: bool = False
 
     def q(self, identifier: str) -> str:
         """Quote a (possibly schema-qualified) identifier that was checked to be plain."""
@@ -100,6 +102,7 @@ POSTGRESQL = Dialect(
         "boolean": "BOOLEAN",
         "float": "DOUBLE PRECISION",
     },
+    writable_cte=True,
 )
 MYSQL = Dialect(
     name="mysql",
@@ -221,6 +224,17 @@ class SQLStatements:
     def insert_user(self, columns: Sequence[str]) -> str:
         """``INSERT`` of a user with ``id`` and the given attribute columns."""
         return _insert_user(self, tuple(columns))
+
+    def insert_user_with_key(self, columns: Sequence[str]) -> str:
+        """One statement inserting a user and its primary key, atomic without a transaction block.
+
+        Only for dialects with :attr:`Dialect.writable_cte` (PostgreSQL). Parameters: the
+        user's id and ``columns``, then the key's five columns as in :attr:`insert_key`.
+        The foreign key is checked at the end of the statement, so it sees the new user.
+        """
+        if not self.dialect.writable_cte:
+            raise LuciaError("AUTH_INVALID_INPUT", f"{self.dialect.name} has no data-modifying WITH")
+        return f"WITH new_user AS ({self.insert_user(columns)}) {self.insert_key}"
 
     def update_user(self, columns: Sequence[str]) -> str:
         """``UPDATE`` of the given attribute columns; the last parameter is the id."""

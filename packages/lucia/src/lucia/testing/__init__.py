@@ -22,9 +22,9 @@ fresh adapter on empty tables (the user table must have a text column ``username
             return dump
 
 Capabilities are declared, never guessed: ``get_session_and_user`` (the optional
-one-round-trip read) and ``user_foreign_key`` (``set_session``/``set_key`` refuse an
-unknown user). The suite checks that the declaration matches the adapter, and each
-test of an undeclared capability skips with its reason.
+one-round-trip read) and ``user_foreign_key`` (``set_session`` refuses an unknown
+user). The suite checks that the declaration matches the adapter; the tests of an
+undeclared capability do not apply and are not collected.
 
 Session-only stores (Redis) subclass :class:`SessionAdapterTests` and
 :class:`LuciaSessionTests` and override ``user_adapter`` with a store for users.

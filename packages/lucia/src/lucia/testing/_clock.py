@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 
 class FakeClock:
-    """Seconds since the epoch that only move when told: ``Lucia(clock=clock)``."""
+    """Seconds since the epoch that only move when told: ``Lucia(clock=clock)``.
 
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
+    It starts at the real time (whole seconds) unless given ``start``, so stores that
+    expire data on their own clock agree with it at first.
+    """
+
+    def __init__(self, start: float | None = None) -> None:
+        self.now = float(int(time.time())) if start is None else start
 
     def __call__(self) -> float:
         return self.now

@@ -1,0 +1,26 @@
+"""The public surface of lucia_mongodb is pinned."""
+
+from __future__ import annotations
+
+import lucia_mongodb
+import pytest
+from lucia.adapters import Adapter, SessionAndUserAdapter
+from pymongo import AsyncMongoClient
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    """``__all__`` lists exactly the documented names, sorted, and each one exists."""
+    assert lucia_mongodb.__all__ == ["MongoDBAdapter", "__version__"]
+    assert lucia_mongodb.__all__ == sorted(lucia_mongodb.__all__)
+    for name in lucia_mongodb.__all__:
+        assert getattr(lucia_mongodb, name) is not None
+
+
+@pytest.mark.anyio
+async def test_adapter_satisfies_the_contract() -> None:
+    """``MongoDBAdapter`` is a whole ``Adapter`` with the one-round-trip capability."""
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient("mongodb://127.0.0.1:1", connect=False)
+    adapter = lucia_mongodb.MongoDBAdapter(client["app"])
+    assert isinstance(adapter, Adapter) and isinstance(adapter, SessionAndUserAdapter)
+    assert repr(adapter) == "MongoDBAdapter(database='app')"
+    await client.close()

@@ -1,0 +1,23 @@
+"""The public surface of lucia_redis is pinned."""
+
+from __future__ import annotations
+
+import lucia_redis
+from lucia.adapters import SessionAdapter, SessionAndUserAdapter, UserAdapter
+from redis.asyncio import Redis
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    """``__all__`` lists exactly the documented names, sorted, and each one exists."""
+    assert lucia_redis.__all__ == ["RedisSessionAdapter", "__version__"]
+    assert lucia_redis.__all__ == sorted(lucia_redis.__all__)
+    for name in lucia_redis.__all__:
+        assert getattr(lucia_redis, name) is not None
+
+
+def test_adapter_is_a_session_store_only() -> None:
+    """``RedisSessionAdapter`` is a ``SessionAdapter``, not a user store, without the joined read."""
+    adapter = lucia_redis.RedisSessionAdapter(Redis(), key_prefix="app:")
+    assert isinstance(adapter, SessionAdapter)
+    assert not isinstance(adapter, UserAdapter) and not isinstance(adapter, SessionAndUserAdapter)
+    assert repr(adapter) == "RedisSessionAdapter(key_prefix='app:')"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from lucia.testing.services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]

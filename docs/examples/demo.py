@@ -16,15 +16,16 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from lucia import Lucia, LuciaError
-from lucia.integrations.starlette import LuciaMiddleware, get_auth
-from lucia.redirects import safe_redirect
-from lucia_tokens import LuciaTokenError, id_token
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from lucia import Lucia, LuciaError
+from lucia.integrations.starlette import LuciaMiddleware, get_auth
+from lucia.redirects import safe_redirect
+from lucia_tokens import LuciaTokenError, id_token
 
 USER_COLUMNS = {"username": "string", "email_verified": "boolean"}
 

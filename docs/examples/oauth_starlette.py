@@ -26,6 +26,11 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
 from lucia import Lucia, LuciaError, User
 from lucia_oauth import (
     LuciaOAuthError,
@@ -37,10 +42,6 @@ from lucia_oauth import (
     create_oauth_cookies,
     read_oauth_cookies,
 )
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
 
 
 def _username(provider_session: ProviderSession) -> str:
@@ -152,6 +153,7 @@ def create_app(auth: Lucia, providers: Mapping[str, OAuth2Provider]) -> Starlett
 def main() -> None:  # pragma: no cover - run by hand
     import anyio
     import uvicorn
+
     from lucia_sqlite import SQLiteAdapter
 
     path = os.environ.get("DATABASE_PATH", "oauth-example.db")

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
 import pytest
+
 from lucia import Lucia, LuciaError
 from lucia.testing import AdapterTests, FakeClock, LuciaTests, fast_password_hasher
 from lucia.testing.services import require_service, service_url, unique_name

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.asyncio import Redis
+
 from lucia import Lucia, LuciaError, LuciaRequest
 from lucia.testing import (
     CONFORMANCE_USER_COLUMNS,
@@ -24,7 +26,6 @@ from lucia.testing import (
 from lucia.testing.services import require_service, service_url, unique_name
 from lucia_redis import RedisSessionAdapter
 from lucia_sqlite import SQLiteAdapter
-from redis.asyncio import Redis
 
 pytestmark = pytest.mark.anyio
 

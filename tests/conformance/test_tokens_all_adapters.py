@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
 import pytest
+
 from lucia.testing import CONFORMANCE_USER_COLUMNS
 from lucia.testing.services import free_port, require_service, service_url, unique_name
 from lucia_sqlite import SQLiteAdapter

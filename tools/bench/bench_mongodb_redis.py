@@ -27,6 +27,7 @@ import aiosqlite
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _report import rate, row
+
 from lucia import Lucia
 from lucia._crypto import hash_token
 from lucia.adapters.sql import SQLITE, SQLStatements
@@ -63,10 +64,11 @@ async def compare(label: str, ours: Any, raw: Any, count: int, concurrency: int)
 
 
 async def bench_redis() -> None:
-    from lucia_redis import RedisSessionAdapter
-    from lucia_sqlite import SQLiteAdapter
     from redis.asyncio import Redis
     from redis.exceptions import RedisError
+
+    from lucia_redis import RedisSessionAdapter
+    from lucia_sqlite import SQLiteAdapter
 
     url = os.environ.get("LUCIA_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
     client = Redis.from_url(url)
@@ -145,8 +147,9 @@ def start_secantus() -> tuple[subprocess.Popen[bytes] | None, str | None]:
 
 
 async def bench_mongodb() -> None:
-    from lucia_mongodb import MongoDBAdapter
     from pymongo import AsyncMongoClient
+
+    from lucia_mongodb import MongoDBAdapter
 
     process, url = start_secantus()
     if url is None:

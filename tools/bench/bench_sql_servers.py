@@ -31,6 +31,7 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _report import rate, row
+
 from lucia import Lucia
 from lucia._crypto import generate_random_id, generate_token, hash_token
 from lucia.adapters.sql import MYSQL, POSTGRESQL, SQLStatements
@@ -179,9 +180,10 @@ async def run_suite(
 
 async def bench_postgresql() -> list[str]:
     import psycopg
-    from lucia_postgresql import PostgresAdapter
     from psycopg.conninfo import make_conninfo
     from psycopg_pool import AsyncConnectionPool
+
+    from lucia_postgresql import PostgresAdapter
 
     try:
         admin = await psycopg.AsyncConnection.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
@@ -239,6 +241,7 @@ async def bench_postgresql() -> list[str]:
 
 async def bench_mysql() -> list[str]:
     import aiomysql
+
     from lucia_mysql import MySQLAdapter
 
     parts = urlsplit(MYSQL_URL)

@@ -17,6 +17,7 @@ import aiosqlite
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _report import rate, row
+
 from lucia import Lucia
 from lucia._crypto import generate_token, hash_token
 from lucia.adapters.sql import SQLITE, SQLStatements

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pymongo
 import pytest
+
 from lucia.testing.services import free_port, require_service, unique_name
 
 

@@ -11,15 +11,16 @@ from typing import Any
 import anyio
 import pytest
 from bson import json_util
+from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import AsyncMongoClient, monitoring
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
 from lucia import Lucia, LuciaError
 from lucia.adapters import KeyRow, UserRow
 from lucia.testing import AdapterTests, fast_password_hasher
 from lucia.testing.services import free_port, unique_name
 from lucia_mongodb import MongoDBAdapter
-from motor.motor_asyncio import AsyncIOMotorClient
-from pymongo import AsyncMongoClient, monitoring
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
 
 pytestmark = pytest.mark.anyio
 

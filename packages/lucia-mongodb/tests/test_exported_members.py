@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import lucia_mongodb
 import pytest
-from lucia.adapters import Adapter, SessionAndUserAdapter
 from pymongo import AsyncMongoClient
+
+import lucia_mongodb
+from lucia.adapters import Adapter, SessionAndUserAdapter
 
 
 def test_all_is_pinned_and_sorted() -> None:

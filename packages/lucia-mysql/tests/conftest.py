@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pymysql
 import pytest
+
 from lucia.testing.services import require_service, service_url, unique_name
 
 ADMIN_URL = service_url("LUCIA_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")

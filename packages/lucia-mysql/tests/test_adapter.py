@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import aiomysql
 import pytest
+
 from lucia import Lucia, LuciaError
 from lucia.testing import CONFORMANCE_USER_COLUMNS, AdapterTests, fast_password_hasher
 from lucia_mysql import MySQLAdapter

@@ -31,14 +31,15 @@ import uvicorn
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from lucia import Lucia
-from lucia.testing import FakeClock, fast_password_hasher
-from lucia.testing.services import free_port, require_service
-from lucia_sqlite import SQLiteAdapter
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from lucia import Lucia
+from lucia.testing import FakeClock, fast_password_hasher
+from lucia.testing.services import free_port, require_service
+from lucia_sqlite import SQLiteAdapter
 
 OIDC_SERVER_DIR = Path(__file__).parent / "oidc_provider"
 CLIENT_ID = "lucia-test-client"

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from lucia import Lucia
 from lucia.adapters.memory import MemoryAdapter
 from lucia_oauth import (

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+
 from lucia import Lucia, LuciaError
 from lucia_oauth import OIDCProvider
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+
 from lucia_oauth import LuciaOAuthError, sign_jwt
 from lucia_oauth._jose import (
     DEFAULT_ALGORITHMS,

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
 from lucia import Lucia, LuciaError
 from lucia.testing import FakeClock
 from lucia_oauth import LuciaOAuthError, LuciaOAuthRequestError, OIDCProvider, derive_nonce

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import pytest
+
 from lucia import Lucia, LuciaError
 from lucia_oauth import (
     AuthorizationURL,

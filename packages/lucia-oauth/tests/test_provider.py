@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import pytest
+
 from lucia import Lucia, LuciaError
 from lucia.testing.services import free_port
 from lucia_oauth import (

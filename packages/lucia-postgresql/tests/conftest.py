@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from lucia.testing.services import require_service, service_url, unique_name
 from psycopg.conninfo import make_conninfo
+
+from lucia.testing.services import require_service, service_url, unique_name
 
 ADMIN_URL = service_url("LUCIA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
+
 from lucia import Lucia
 from lucia.adapters.sql import TableNames
 from lucia.testing import CONFORMANCE_USER_COLUMNS, AdapterTests, fast_password_hasher
 from lucia_postgresql import PostgresAdapter
-from psycopg_pool import AsyncConnectionPool
 
 TABLES = ("auth_user", "auth_session", "auth_key")
 

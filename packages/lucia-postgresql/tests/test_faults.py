@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 import psycopg
 import pytest
+
 from lucia import Lucia, LuciaError
 from lucia.testing import CONFORMANCE_USER_COLUMNS, fast_password_hasher
 from lucia_postgresql import PostgresAdapter
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.anyio
 AWKWARD = (
     "o'brien\"; DROP TABLE auth_user; --",
     "%s %% ? $1 :name \\ {curly} `tick`",
-    "emoji 🧑‍💻🔐 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",  # noqa: RUF001 - look-alike letters on purpose
+    "emoji 🧑‍💻🔐 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
     "שלום עולם مرحبا",
 )
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 import redis
-from lucia.testing.services import free_port, require_service, service_url, unique_name
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+
+from lucia.testing.services import free_port, require_service, service_url, unique_name
 
 REDIS_URL = service_url("LUCIA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

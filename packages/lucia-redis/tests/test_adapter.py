@@ -9,16 +9,17 @@ from typing import Any
 import anyio
 import pytest
 import redis.exceptions
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
 from lucia import Lucia, LuciaError
 from lucia.adapters import SessionRow
 from lucia.adapters.memory import MemoryAdapter
 from lucia.testing import LuciaSessionTests, SessionAdapterTests, fast_password_hasher
 from lucia.testing.services import free_port
 from lucia_redis import RedisSessionAdapter
-from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 pytestmark = pytest.mark.anyio
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from redis.asyncio import Redis
+
 import lucia_redis
 from lucia.adapters import SessionAdapter, SessionAndUserAdapter, UserAdapter
-from redis.asyncio import Redis
 
 
 def test_all_is_pinned_and_sorted() -> None:

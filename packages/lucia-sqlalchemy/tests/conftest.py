@@ -19,14 +19,15 @@ import aiomysql
 import aiosqlite
 import psycopg
 import pytest
-from lucia import Lucia
-from lucia.testing import fast_password_hasher
-from lucia.testing.services import require_service, service_url, unique_name
-from lucia_sqlalchemy import SQLAlchemyAdapter, lucia_tables
 from psycopg.conninfo import make_conninfo
 from sqlalchemy import Column, MetaData, String
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from lucia import Lucia
+from lucia.testing import fast_password_hasher
+from lucia.testing.services import require_service, service_url, unique_name
+from lucia_sqlalchemy import SQLAlchemyAdapter, lucia_tables
 
 POSTGRES_URL = service_url("LUCIA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_URL = service_url("LUCIA_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")

@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ClassVar
 
 import pytest
+from sqlalchemy import Column, MetaData, Text
+from sqlalchemy.dialects import mysql
+
 from lucia.adapters.sql import MYSQL, POSTGRESQL, SQLITE, Dialect, SQLStatements
 from lucia.testing import CONFORMANCE_USER_COLUMNS, AdapterTests
 from lucia_sqlalchemy import SQLAlchemyAdapter, lucia_tables
-from sqlalchemy import Column, MetaData, Text
-from sqlalchemy.dialects import mysql
 
 _CORE_DIALECTS: dict[str, Dialect] = {"postgresql": POSTGRESQL, "mariadb": MYSQL, "sqlite": SQLITE}
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import anyio
 import pytest
-from lucia import LuciaError, User
 from sqlalchemy.exc import DBAPIError
+
+from lucia import LuciaError, User
 
 pytestmark = pytest.mark.anyio
 

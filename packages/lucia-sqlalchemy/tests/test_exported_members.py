@@ -21,8 +21,9 @@ def test_all_is_pinned_and_sorted() -> None:
 
 def test_adapter_satisfies_the_contract() -> None:
     """``SQLAlchemyAdapter`` is an ``Adapter`` with the one-round-trip capability."""
-    from lucia.adapters import Adapter, SessionAndUserAdapter
     from sqlalchemy.ext.asyncio import create_async_engine
+
+    from lucia.adapters import Adapter, SessionAndUserAdapter
 
     engine = create_async_engine("sqlite+aiosqlite:///:memory:")
     adapter = lucia_sqlalchemy.SQLAlchemyAdapter(engine)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, Text, inspect
+from sqlalchemy.dialects import mysql
+from sqlalchemy.exc import IntegrityError
+
 from lucia import Lucia, LuciaError
 from lucia.adapters.sql import MYSQL, POSTGRESQL, SQLITE, SQLStatements, TableNames
 from lucia.testing import fast_password_hasher
 from lucia_sqlalchemy import SQLAlchemyAdapter, lucia_tables
-from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, Text, inspect
-from sqlalchemy.dialects import mysql
-from sqlalchemy.exc import IntegrityError
 
 pytestmark = pytest.mark.anyio
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aiosqlite
 import pytest
+
 from lucia.testing import CONFORMANCE_USER_COLUMNS, AdapterTests
 from lucia_sqlite import SQLiteAdapter
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiosqlite
 import pytest
+
 from lucia import Lucia, LuciaError
 from lucia.adapters.memory import MemoryAdapter
 from lucia.testing import CONFORMANCE_USER_COLUMNS, FakeClock, fast_password_hasher

@@ -7,6 +7,7 @@ import hashlib
 
 import pyotp
 import pytest
+
 from lucia_tokens.totp import (
     TOTPParameters,
     generate_secret,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
+
 from lucia.adapters.memory import MemoryAdapter
 from lucia.testing import AdapterTests
 

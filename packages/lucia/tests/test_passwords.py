@@ -23,7 +23,7 @@ LEGACY_S2 = (
     "s2:k9w2o1n7s4ypq3z8:135c09c5f9710349d27290aeb9e318e1ca6b1a54ae6f323b7f1324e59845be1e"
     "6fb3f445873333da36c91393161374b24c5c3e0df5bbb3909911ee4a8bf7846a"
 )
-LEGACY_S2_PASSWORD = "pässwörd ﬁ"  # noqa: RUF001 - the ﬁ ligature checks NFKC
+LEGACY_S2_PASSWORD = "pässwörd ﬁ"
 LEGACY_R8 = (
     "oldsalt123:bbf045e7a8fba8c2a0db846a9489fc478ae0a7615685ada357d209e8d6a775ed18ddf1ae09344fcf878d"
     "df1bbdd4ba365f3744e4af487f566e48623791c0ccfa"

@@ -19,10 +19,11 @@ import inspect
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
+from pymongo.errors import DuplicateKeyError
+
 from lucia import LuciaError
 from lucia.adapters import KeyRow, SessionRow, UserRow
 from lucia.adapters.sql import TableNames, Violation, constraint_error
-from pymongo.errors import DuplicateKeyError
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.database import AsyncDatabase

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import aiomysql
+
 from lucia.adapters import KeyRow, SessionRow, UserRow
 from lucia.adapters.sql import MYSQL, SQLStatements, TableNames, Violation, constraint_error
 

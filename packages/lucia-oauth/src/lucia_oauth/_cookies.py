@@ -30,12 +30,10 @@ from urllib.parse import quote, unquote
 from lucia import Cookie, CookieAttributes
 from lucia.cookies import read_cookie
 from lucia.redirects import safe_redirect
-
 from lucia_oauth._errors import LuciaOAuthError
 
 if TYPE_CHECKING:
     from lucia import Lucia
-
     from lucia_oauth._provider import AuthorizationURL
 
 __all__ = [

@@ -31,11 +31,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from lucia.testing.services import free_port
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from lucia.testing.services import free_port
 
 CLIENT_ID = "emulated-client-id"
 CLIENT_SECRET = "emulated-" + secrets.token_urlsafe(24)

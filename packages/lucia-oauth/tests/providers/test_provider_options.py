@@ -8,6 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
 from lucia import Lucia
 from lucia_oauth import LuciaOAuthError, OAuth2Provider
 from lucia_oauth._jose import b64url_decode

@@ -13,8 +13,9 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import lucia_oauth.providers
 import pytest
+
+import lucia_oauth.providers
 from lucia import Lucia, LuciaError
 from lucia_oauth import LuciaOAuthError, LuciaOAuthRequestError, OAuth2Provider, ProviderSession
 from lucia_oauth.providers import (

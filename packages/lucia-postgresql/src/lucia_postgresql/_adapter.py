@@ -7,9 +7,10 @@ from types import TracebackType
 from typing import Any, Literal
 
 import psycopg
+from psycopg_pool import AsyncConnectionPool
+
 from lucia.adapters import KeyRow, SessionRow, UserRow
 from lucia.adapters.sql import POSTGRESQL, SQLStatements, TableNames, Violation, constraint_error
-from psycopg_pool import AsyncConnectionPool
 
 __all__ = ["PostgresAdapter"]
 

@@ -6,15 +6,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from lucia import LuciaError
-from lucia.adapters import KeyRow, SessionRow, UserRow
-from lucia.adapters.sql import SQLStatements, constraint_error
 from sqlalchemy import Column, Dialect, bindparam, delete, event, false, insert, select, update
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
+from lucia import LuciaError
+from lucia.adapters import KeyRow, SessionRow, UserRow
+from lucia.adapters.sql import SQLStatements, constraint_error
 from lucia_sqlalchemy._errors import violation_of
 from lucia_sqlalchemy._tables import LuciaTables, lucia_tables
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lucia.adapters.sql import Violation
 from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
+
+from lucia.adapters.sql import Violation
 
 __all__ = ["violation_of"]
 

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from lucia.adapters.sql import TableNames
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -28,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeEngine
+
+from lucia.adapters.sql import TableNames
 
 __all__ = ["LuciaTables", "lucia_tables"]
 

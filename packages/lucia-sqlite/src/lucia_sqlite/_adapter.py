@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import aiosqlite
 import anyio
+
 from lucia.adapters import KeyRow, SessionRow, UserRow
 from lucia.adapters.sql import SQLITE, SQLStatements, TableNames, Violation, constraint_error
 

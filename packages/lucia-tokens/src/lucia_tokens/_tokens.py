@@ -19,7 +19,6 @@ from datetime import datetime, timedelta, timezone
 
 from lucia import Lucia, LuciaError
 from lucia.validation import check_id
-
 from lucia_tokens._errors import LuciaTokenError
 
 __all__ = [

@@ -28,9 +28,9 @@ from typing import Any
 
 import anyio
 import pytest
+
 from lucia import Lucia, LuciaError
 from lucia.testing import FakeClock, fast_password_hasher
-
 from lucia_tokens._errors import LuciaTokenError
 from lucia_tokens._tokens import MAX_ATTEMPTS, id_token, password_token
 from lucia_tokens.totp import TOTPVerifier, generate_secret, generate_totp

@@ -29,7 +29,6 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from lucia import Lucia, LuciaError
 from lucia.validation import check_id
-
 from lucia_tokens._errors import LuciaTokenError
 
 __all__ = [

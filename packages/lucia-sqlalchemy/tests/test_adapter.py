@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import Column, MetaData, Text
 from sqlalchemy.dialects import mysql
 
-from lucia.adapters.sql import MYSQL, POSTGRESQL, SQLITE, Dialect, SQLStatements
+from lucia.adapters.sql import MARIADB, POSTGRESQL, SQLITE, Dialect, SQLStatements
 from lucia.testing import CONFORMANCE_USER_COLUMNS, AdapterTests
 from lucia_sqlalchemy import SQLAlchemyAdapter, lucia_tables
 
-_CORE_DIALECTS: dict[str, Dialect] = {"postgresql": POSTGRESQL, "mariadb": MYSQL, "sqlite": SQLITE}
+_CORE_DIALECTS: dict[str, Dialect] = {"postgresql": POSTGRESQL, "mariadb": MARIADB, "sqlite": SQLITE}
 
 
 def username_column() -> Column[str]:

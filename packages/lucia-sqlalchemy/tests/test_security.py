@@ -108,14 +108,7 @@ async def test_any_text_round_trips_exactly(stack: Any, provider_user_id: str, u
     "database",
     [
         "postgresql",
-        pytest.param(
-            "mariadb",
-            marks=pytest.mark.xfail(
-                reason="utf8mb4_bin is a PAD SPACE collation: 'bob' and 'bob ' are one id (shared DDL)",
-                strict=True,
-                raises=(AssertionError, LuciaError),
-            ),
-        ),
+        "mariadb",
         "sqlite",
     ],
     indirect=True,

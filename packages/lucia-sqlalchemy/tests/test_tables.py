@@ -10,13 +10,13 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import IntegrityError
 
 from lucia import Lucia, LuciaError
-from lucia.adapters.sql import MYSQL, POSTGRESQL, SQLITE, SQLStatements, TableNames
+from lucia.adapters.sql import MARIADB, POSTGRESQL, SQLITE, SQLStatements, TableNames
 from lucia.testing import fast_password_hasher
 from lucia_sqlalchemy import SQLAlchemyAdapter, lucia_tables
 
 pytestmark = pytest.mark.anyio
 
-_CORE_DIALECTS = {"postgresql": POSTGRESQL, "mariadb": MYSQL, "sqlite": SQLITE}
+_CORE_DIALECTS = {"postgresql": POSTGRESQL, "mariadb": MARIADB, "sqlite": SQLITE}
 
 
 def _app_metadata() -> tuple[MetaData, Any]:
@@ -36,7 +36,7 @@ def _app_metadata() -> tuple[MetaData, Any]:
         Column("author_id", String(255), ForeignKey("app_user.id"), nullable=False),
         # On MySQL/MariaDB a foreign key needs the referenced column's charset and collation.
         mysql_charset="utf8mb4",
-        mysql_collate="utf8mb4_bin",
+        mysql_collate="utf8mb4_nopad_bin",  # the NO PAD collation lucia_tables uses on MariaDB
     )
     return metadata, tables
 

@@ -10,6 +10,7 @@ import pytest
 from lucia import LuciaError
 from lucia.__main__ import main
 from lucia.adapters.sql import (
+    MARIADB,
     MYSQL,
     POSTGRESQL,
     SQLITE,
@@ -21,7 +22,14 @@ from lucia.adapters.sql import (
 )
 
 
-@pytest.mark.parametrize("dialect", [SQLITE, POSTGRESQL, MYSQL])
+def test_mysql_family_ids_use_a_no_pad_binary_collation() -> None:
+    """MySQL 8 and MariaDB DDL compare ids exactly: trailing spaces count."""
+    assert "COLLATE=utf8mb4_0900_bin" in SQLStatements(MYSQL).schema()[0]
+    assert "COLLATE=utf8mb4_nopad_bin" in SQLStatements(MARIADB).schema()[0]
+    assert MARIADB.delete_returning and not MYSQL.delete_returning
+
+
+@pytest.mark.parametrize("dialect", [SQLITE, POSTGRESQL, MYSQL, MARIADB])
 def test_schema_has_three_tables_foreign_keys_and_user_id_indexes(dialect: object) -> None:
     """Every dialect's DDL creates the Lucia-JS 1.x tables with user_id indexes."""
     ddl = "\n".join(SQLStatements(dialect, TableNames()).schema({"username": "string"}))  # type: ignore[arg-type]
@@ -62,7 +70,7 @@ def test_constraint_errors_map_to_lucia_codes() -> None:
     assert constraint_error("key", Violation.PRIMARY_KEY).code == "AUTH_DUPLICATE_KEY_ID"  # type: ignore[union-attr]
     assert constraint_error("session", Violation.FOREIGN_KEY).code == "AUTH_INVALID_USER_ID"  # type: ignore[union-attr]
     assert constraint_error("user", Violation.OTHER) is None
-    assert dialect_named("MariaDB") is MYSQL and dialect_named("postgres") is POSTGRESQL
+    assert dialect_named("MariaDB") is MARIADB and dialect_named("postgres") is POSTGRESQL
     with pytest.raises(LuciaError):
         dialect_named("oracle")
 

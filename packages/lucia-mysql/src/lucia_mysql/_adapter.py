@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 import aiomysql
 
 from lucia.adapters import KeyRow, SessionRow, UserRow
-from lucia.adapters.sql import MYSQL, SQLStatements, TableNames, Violation, constraint_error
+from lucia.adapters.sql import MARIADB, MYSQL, SQLStatements, TableNames, Violation, constraint_error
 
 __all__ = ["MySQLAdapter"]
 
@@ -65,6 +65,7 @@ class MySQLAdapter:
             self._connect_options = {}
         self._owns_pool = self._pool is None
         self._delete_returning = delete_returning
+        self._mariadb = False
         self._ready = False
         self._connect_lock = asyncio.Lock()
         self._sql = SQLStatements(MYSQL, tables)
@@ -94,9 +95,10 @@ class MySQLAdapter:
                     raise ValueError(
                         "MySQLAdapter needs an autocommit pool: aiomysql.create_pool(..., autocommit=True)"
                     )
+                self._mariadb = "mariadb" in str(conn.get_server_info()).lower()
                 if self._delete_returning is None:
                     # RETURNING arrived in MariaDB 10.5; MySQL 8 has none.
-                    self._delete_returning = "mariadb" in str(conn.get_server_info()).lower()
+                    self._delete_returning = self._mariadb
             self._ready = True
 
     async def close(self) -> None:
@@ -188,7 +190,9 @@ class MySQLAdapter:
             # "Table already exists" notes would surface as Python warnings.
             await cursor.execute("SET @@SESSION.sql_notes = 0")
             try:
-                for statement in self._sql.schema(user_columns):
+                # Same statements; the DDL differs only in the NO PAD binary collation's name.
+                ddl = SQLStatements(MARIADB if self._mariadb else MYSQL, self._sql.tables)
+                for statement in ddl.schema(user_columns):
                     await cursor.execute(statement)
             finally:
                 await cursor.execute("SET @@SESSION.sql_notes = 1")

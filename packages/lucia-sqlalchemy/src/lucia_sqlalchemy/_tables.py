@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeEngine
@@ -33,9 +34,23 @@ from lucia.adapters.sql import TableNames
 __all__ = ["LuciaTables", "lucia_tables"]
 
 _MYSQL = ("mysql", "mariadb")
-#: MySQL/MariaDB table options: 4-byte UTF-8, and a binary collation so that ids (and
-#: every other text column) compare exactly: ``email:Bob`` and ``email:bob`` are two keys.
+#: MySQL/MariaDB table options: 4-byte UTF-8 and a binary collation. The collation is
+#: made NO PAD when the table is created (:func:`_no_pad_collation`), so that ids compare
+#: exactly: ``email:Bob``, ``email:bob`` and ``email:bob `` are three keys.
 _MYSQL_OPTIONS: dict[str, Any] = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
+
+def _no_pad_collation(table: Table, connection: Any, **_: Any) -> None:
+    """Pick the server's binary NO PAD collation just before ``CREATE TABLE``.
+
+    ``utf8mb4_bin`` ignores trailing spaces; the NO PAD one has a different name on
+    MariaDB (``utf8mb4_nopad_bin``) and MySQL 8 (``utf8mb4_0900_bin``), known only once
+    connected, the same choice ``lucia.adapters.sql.MARIADB`` / ``MYSQL`` make.
+    """
+    dialect = connection.dialect
+    if dialect.name in _MYSQL:
+        collation = "utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False) else "utf8mb4_0900_bin"
+        table.dialect_kwargs[f"{dialect.name}_collate"] = collation
 
 
 def _id_type(mysql_length: int) -> TypeEngine[str]:
@@ -162,4 +177,6 @@ def lucia_tables(
         schema=key_schema,
         **_MYSQL_OPTIONS,
     )
+    for table in (user, session, key):
+        event.listen(table, "before_create", _no_pad_collation)
     return LuciaTables(user=user, session=session, key=key)

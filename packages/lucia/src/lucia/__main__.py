@@ -15,7 +15,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lucia", description="Lucia for Python tools.")
     commands = parser.add_subparsers(dest="command", required=True)
     schema = commands.add_parser("schema", help="print the DDL of Lucia's tables")
-    schema.add_argument("dialect", help="sqlite, postgresql or mysql (mariadb)")
+    schema.add_argument("dialect", help="sqlite, postgresql, mysql (MySQL 8) or mariadb")
     schema.add_argument("--user-table", default="auth_user")
     schema.add_argument("--session-table", default="auth_session")
     schema.add_argument("--key-table", default="auth_key")

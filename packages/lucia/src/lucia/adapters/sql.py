@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from functools import lru_cache
 from typing import Any, Literal
@@ -25,6 +25,7 @@ from lucia._validation import check_identifier
 from lucia.adapters import KeyRow, SessionRow, UserRow
 
 __all__ = [
+    "MARIADB",
     "MYSQL",
     "POSTGRESQL",
     "SQLITE",
@@ -114,8 +115,9 @@ MYSQL = Dialect(
     bigint_type="BIGINT",
     bool_type="BOOLEAN",
     false_literal="FALSE",
-    # Binary collation: ids compare exactly ("Bob" and "bob" are two keys), as on the other databases.
-    table_suffix=" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+    # A binary NO PAD collation: ids compare exactly, as on the other databases ("Bob", "bob"
+    # and "bob " are three keys). utf8mb4_bin would ignore trailing spaces.
+    table_suffix=" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_bin",
     delete_returning=False,  # MySQL 8 has no RETURNING; adapters may switch it on for MariaDB
     inline_index=True,
     column_types={
@@ -127,12 +129,20 @@ MYSQL = Dialect(
     },
 )
 
-_DIALECTS = {d.name: d for d in (SQLITE, POSTGRESQL, MYSQL)}
-_ALIASES = {"postgres": "postgresql", "pg": "postgresql", "mariadb": "mysql", "sqlite3": "sqlite"}
+#: MariaDB: MySQL's statements, ``DELETE ... RETURNING`` (10.5+), and its own NO PAD binary collation.
+MARIADB = replace(
+    MYSQL,
+    name="mariadb",
+    table_suffix=" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin",
+    delete_returning=True,
+)
+
+_DIALECTS = {d.name: d for d in (SQLITE, POSTGRESQL, MYSQL, MARIADB)}
+_ALIASES = {"postgres": "postgresql", "pg": "postgresql", "sqlite3": "sqlite"}
 
 
 def dialect_named(name: str) -> Dialect:
-    """Return the dialect called ``name`` (``sqlite``, ``postgresql``, ``mysql`` or an alias)."""
+    """Return the dialect called ``name`` (``sqlite``, ``postgresql``, ``mysql``, ``mariadb`` or an alias)."""
     key = _ALIASES.get(name.lower(), name.lower())
     try:
         return _DIALECTS[key]

@@ -6,24 +6,33 @@ import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiomysql
 
-from lucia.adapters import KeyRow, SessionRow, UserRow
-from lucia.adapters.sql import MARIADB, MYSQL, SQLStatements, TableNames, Violation, constraint_error
+from lucia.adapters import KeyRow, UserRow
+from lucia.adapters.sql import (
+    MARIADB,
+    MYSQL,
+    SQLAdapter,
+    SQLStatements,
+    TableNames,
+    TableRole,
+    Violation,
+    constraint_error,
+    key_params,
+)
 
 __all__ = ["MySQLAdapter"]
 
-_Table = Literal["user", "session", "key"]
 _DUPLICATE_ENTRY = 1062
 _NO_REFERENCED_ROW = 1452
 #: "Duplicate entry '...' for key 'PRIMARY'" (MariaDB, MySQL < 8.0.19) or "... 'auth_key.PRIMARY'" (MySQL 8).
 _PRIMARY_KEY_MESSAGE = re.compile(r"for key '(?:[^']*\.)?PRIMARY'$")
 
 
-class MySQLAdapter:
+class MySQLAdapter(SQLAdapter):
     """Users, keys and sessions in MySQL 8 or MariaDB 10.6+, on aiomysql's pool.
 
     Give it an :class:`aiomysql.Pool` created with ``autocommit=True`` (and
@@ -153,7 +162,7 @@ class MySQLAdapter:
             await cursor.execute(query, params)
             return list(await cursor.fetchall())
 
-    async def _write(self, query: str, params: Sequence[Any], table: _Table | None = None) -> None:
+    async def _write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> None:
         pool = await self._acquire_pool()
         async with pool.acquire() as conn, conn.cursor() as cursor:
             try:
@@ -164,7 +173,7 @@ class MySQLAdapter:
                     raise
                 raise error from exc
 
-    def _translate(self, exc: Exception, table: _Table | None) -> Exception:
+    def _translate(self, exc: Exception, table: TableRole | None) -> Exception:
         """The :class:`LuciaError` for a constraint Lucia knows, else the driver error itself."""
         if table is None:
             return exc
@@ -199,23 +208,18 @@ class MySQLAdapter:
 
     # -- users -----------------------------------------------------------------------
 
-    async def get_user(self, user_id: str) -> UserRow | None:
-        """Return the user row, or ``None``."""
-        found = await self._one_with_names(self._sql.get_user, (user_id,))
-        return None if found is None else self._sql.user_row(*found)
-
     async def set_user(self, user: UserRow, key: KeyRow | None) -> None:
         """Insert a user and its primary key in one transaction."""
         pool = await self._acquire_pool()
         insert_user = self._sql.insert_user(list(user.attributes))
-        table: _Table = "user"
+        table: TableRole = "user"
         async with pool.acquire() as conn, conn.cursor() as cursor:
             await conn.begin()
             try:
                 await cursor.execute(insert_user, (user.id, *user.attributes.values()))
                 if key is not None:
                     table = "key"
-                    await cursor.execute(self._sql.insert_key, _key_params(key))
+                    await cursor.execute(self._sql.insert_key, key_params(key))
                 await conn.commit()
             except BaseException as exc:
                 await _rollback(conn)
@@ -224,41 +228,7 @@ class MySQLAdapter:
                     raise
                 raise error from exc
 
-    async def update_user(self, user_id: str, attributes: Mapping[str, Any]) -> None:
-        """Set some attribute columns of a user."""
-        if attributes:
-            await self._write(self._sql.update_user(list(attributes)), (*attributes.values(), user_id))
-
-    async def delete_user(self, user_id: str) -> None:
-        """Delete a user row."""
-        await self._write(self._sql.delete_user, (user_id,))
-
     # -- keys ------------------------------------------------------------------------
-
-    async def get_key(self, key_id: str) -> KeyRow | None:
-        """Return the key row, or ``None``."""
-        row = await self._one(self._sql.get_key, (key_id,))
-        return None if row is None else self._sql.key_row(row)
-
-    async def get_keys_by_user_id(self, user_id: str) -> list[KeyRow]:
-        """Every key of a user."""
-        return [self._sql.key_row(row) for row in await self._all(self._sql.get_keys_by_user_id, (user_id,))]
-
-    async def set_key(self, key: KeyRow) -> None:
-        """Insert a key."""
-        await self._write(self._sql.insert_key, _key_params(key), "key")
-
-    async def update_key(self, key_id: str, *, hashed_password: str | None) -> None:
-        """Replace the password hash of a key."""
-        await self._write(self._sql.update_key_password, (hashed_password, key_id))
-
-    async def delete_key(self, key_id: str) -> None:
-        """Delete a non-primary key."""
-        await self._write(self._sql.delete_non_primary_key, (key_id,))
-
-    async def delete_keys_by_user_id(self, user_id: str) -> None:
-        """Delete every key of a user."""
-        await self._write(self._sql.delete_keys_by_user_id, (user_id,))
 
     async def use_single_use_key(self, key_id: str) -> KeyRow | None:
         """Delete and return a single-use key atomically.
@@ -286,37 +256,6 @@ class MySQLAdapter:
 
     # -- sessions --------------------------------------------------------------------
 
-    async def get_session(self, session_id: str) -> SessionRow | None:
-        """Return the session row, or ``None``."""
-        row = await self._one(self._sql.get_session, (session_id,))
-        return None if row is None else self._sql.session_row(row)
-
-    async def get_sessions_by_user_id(self, user_id: str) -> list[SessionRow]:
-        """Every session of a user."""
-        return [self._sql.session_row(r) for r in await self._all(self._sql.get_sessions_by_user_id, (user_id,))]
-
-    async def set_session(self, session: SessionRow) -> None:
-        """Insert a session."""
-        params = (session.id, session.user_id, session.active_expires, session.idle_expires)
-        await self._write(self._sql.insert_session, params, "session")
-
-    async def update_session(self, session_id: str, *, active_expires: int, idle_expires: int) -> None:
-        """Move a session's expiry."""
-        await self._write(self._sql.update_session, (active_expires, idle_expires, session_id))
-
-    async def delete_session(self, session_id: str) -> None:
-        """Delete one session."""
-        await self._write(self._sql.delete_session, (session_id,))
-
-    async def delete_sessions_by_user_id(self, user_id: str) -> None:
-        """Delete every session of a user."""
-        await self._write(self._sql.delete_sessions_by_user_id, (user_id,))
-
-    async def get_session_and_user(self, session_id: str) -> tuple[SessionRow, UserRow] | None:
-        """The session and its user, in one query (a join)."""
-        found = await self._one_with_names(self._sql.get_session_and_user, (session_id,))
-        return None if found is None else self._sql.session_and_user_rows(*found)
-
 
 async def _rollback(conn: aiomysql.Connection) -> None:
     """Roll back, unless the connection is already gone (the server then discarded the transaction)."""
@@ -341,7 +280,3 @@ def _parse_url(url: str) -> dict[str, Any]:
         "db": unquote(parts.path.lstrip("/")) or None,
         "charset": "utf8mb4",
     }
-
-
-def _key_params(key: KeyRow) -> tuple[Any, ...]:
-    return (key.id, key.user_id, key.primary_key, key.hashed_password, key.expires)

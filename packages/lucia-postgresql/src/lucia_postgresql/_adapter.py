@@ -4,22 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from lucia.adapters import KeyRow, SessionRow, UserRow
-from lucia.adapters.sql import POSTGRESQL, SQLStatements, TableNames, Violation, constraint_error
+from lucia.adapters import KeyRow, UserRow
+from lucia.adapters.sql import (
+    POSTGRESQL,
+    SQLAdapter,
+    SQLStatements,
+    TableNames,
+    TableRole,
+    Violation,
+    constraint_error,
+    key_params,
+)
 
 __all__ = ["PostgresAdapter"]
 
-_Table = Literal["user", "session", "key"]
 _UNIQUE_VIOLATION = "23505"
 _FOREIGN_KEY_VIOLATION = "23503"
 
 
-class PostgresAdapter:
+class PostgresAdapter(SQLAdapter):
     """Users, keys and sessions in PostgreSQL, on psycopg 3's async API.
 
     Give it an :class:`psycopg_pool.AsyncConnectionPool` and you own the pool: open it
@@ -59,7 +67,7 @@ class PostgresAdapter:
         self._opened = not self._owns_pool
         self._sql = SQLStatements(POSTGRESQL, tables)
         names = self._sql.tables
-        tables_by_name: tuple[tuple[str, _Table], ...] = (
+        tables_by_name: tuple[tuple[str, TableRole], ...] = (
             (names.user, "user"),
             (names.session, "session"),
             (names.key, "key"),
@@ -141,8 +149,12 @@ class PostgresAdapter:
             rows: list[tuple[Any, ...]] = await cursor.fetchall()
             return rows
 
-    async def _write(self, query: str, params: Sequence[Any], *, insert: bool = False) -> None:
-        """Run a write; constraint errors of inserts are translated, all others propagate."""
+    async def _write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> None:
+        """Run a write; constraint errors of inserts are translated, all others propagate.
+
+        The server names the violated table itself, so ``table`` only says "an insert".
+        """
+        insert = table is not None
         if not self._opened:
             await self.connect()
         async with self._pool.connection() as conn:
@@ -186,11 +198,6 @@ class PostgresAdapter:
 
     # -- users -----------------------------------------------------------------------
 
-    async def get_user(self, user_id: str) -> UserRow | None:
-        """Return the user row, or ``None``."""
-        found = await self._one_with_names(self._sql.get_user, (user_id,))
-        return None if found is None else self._sql.user_row(*found)
-
     async def set_user(self, user: UserRow, key: KeyRow | None) -> None:
         """Insert a user and its primary key atomically, in one statement and one round trip.
 
@@ -199,85 +206,11 @@ class PostgresAdapter:
         """
         columns = list(user.attributes)
         if key is None:
-            await self._write(self._sql.insert_user(columns), (user.id, *user.attributes.values()), insert=True)
+            await self._write(self._sql.insert_user(columns), (user.id, *user.attributes.values()), "user")
         else:
-            params = (user.id, *user.attributes.values(), *_key_params(key))
-            await self._write(self._sql.insert_user_with_key(columns), params, insert=True)
-
-    async def update_user(self, user_id: str, attributes: Mapping[str, Any]) -> None:
-        """Set some attribute columns of a user."""
-        if attributes:
-            await self._write(self._sql.update_user(list(attributes)), (*attributes.values(), user_id))
-
-    async def delete_user(self, user_id: str) -> None:
-        """Delete a user row."""
-        await self._write(self._sql.delete_user, (user_id,))
+            params = (user.id, *user.attributes.values(), *key_params(key))
+            await self._write(self._sql.insert_user_with_key(columns), params, "user")
 
     # -- keys ------------------------------------------------------------------------
 
-    async def get_key(self, key_id: str) -> KeyRow | None:
-        """Return the key row, or ``None``."""
-        row = await self._one(self._sql.get_key, (key_id,))
-        return None if row is None else self._sql.key_row(row)
-
-    async def get_keys_by_user_id(self, user_id: str) -> list[KeyRow]:
-        """Every key of a user."""
-        return [self._sql.key_row(row) for row in await self._all(self._sql.get_keys_by_user_id, (user_id,))]
-
-    async def set_key(self, key: KeyRow) -> None:
-        """Insert a key."""
-        await self._write(self._sql.insert_key, _key_params(key), insert=True)
-
-    async def update_key(self, key_id: str, *, hashed_password: str | None) -> None:
-        """Replace the password hash of a key."""
-        await self._write(self._sql.update_key_password, (hashed_password, key_id))
-
-    async def delete_key(self, key_id: str) -> None:
-        """Delete a non-primary key."""
-        await self._write(self._sql.delete_non_primary_key, (key_id,))
-
-    async def delete_keys_by_user_id(self, user_id: str) -> None:
-        """Delete every key of a user."""
-        await self._write(self._sql.delete_keys_by_user_id, (user_id,))
-
-    async def use_single_use_key(self, key_id: str) -> KeyRow | None:
-        """Delete and return a single-use key in one ``DELETE ... RETURNING`` statement."""
-        row = await self._one(self._sql.use_single_use_key, (key_id,))
-        return None if row is None else self._sql.key_row(row)
-
     # -- sessions --------------------------------------------------------------------
-
-    async def get_session(self, session_id: str) -> SessionRow | None:
-        """Return the session row, or ``None``."""
-        row = await self._one(self._sql.get_session, (session_id,))
-        return None if row is None else self._sql.session_row(row)
-
-    async def get_sessions_by_user_id(self, user_id: str) -> list[SessionRow]:
-        """Every session of a user."""
-        return [self._sql.session_row(r) for r in await self._all(self._sql.get_sessions_by_user_id, (user_id,))]
-
-    async def set_session(self, session: SessionRow) -> None:
-        """Insert a session."""
-        params = (session.id, session.user_id, session.active_expires, session.idle_expires)
-        await self._write(self._sql.insert_session, params, insert=True)
-
-    async def update_session(self, session_id: str, *, active_expires: int, idle_expires: int) -> None:
-        """Move a session's expiry."""
-        await self._write(self._sql.update_session, (active_expires, idle_expires, session_id))
-
-    async def delete_session(self, session_id: str) -> None:
-        """Delete one session."""
-        await self._write(self._sql.delete_session, (session_id,))
-
-    async def delete_sessions_by_user_id(self, user_id: str) -> None:
-        """Delete every session of a user."""
-        await self._write(self._sql.delete_sessions_by_user_id, (user_id,))
-
-    async def get_session_and_user(self, session_id: str) -> tuple[SessionRow, UserRow] | None:
-        """The session and its user, in one query (a join)."""
-        found = await self._one_with_names(self._sql.get_session_and_user, (session_id,))
-        return None if found is None else self._sql.session_and_user_rows(*found)
-
-
-def _key_params(key: KeyRow) -> tuple[Any, ...]:
-    return (key.id, key.user_id, key.primary_key, key.hashed_password, key.expires)

@@ -6,20 +6,27 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from os import PathLike
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import aiosqlite
 import anyio
 
-from lucia.adapters import KeyRow, SessionRow, UserRow
-from lucia.adapters.sql import SQLITE, SQLStatements, TableNames, Violation, constraint_error
+from lucia.adapters import KeyRow, UserRow
+from lucia.adapters.sql import (
+    SQLITE,
+    SQLAdapter,
+    SQLStatements,
+    TableNames,
+    TableRole,
+    Violation,
+    constraint_error,
+    key_params,
+)
 
 __all__ = ["SQLiteAdapter"]
 
-_Table = Literal["user", "session", "key"]
 
-
-class SQLiteAdapter:
+class SQLiteAdapter(SQLAdapter):
     """Users, keys and sessions in SQLite.
 
     Given a path, the adapter opens two connections on first use: one for reads and
@@ -122,19 +129,27 @@ class SQLiteAdapter:
         assert self._writer is not None
         return self._writer
 
-    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+    async def _all(self, query: str, params: Sequence[Any]) -> list[sqlite3.Row]:
         conn = await self._read_conn()
-        return list(await conn.execute_fetchall(sql, params))
+        return list(await conn.execute_fetchall(query, params))
 
-    async def _write(self, sql: str, params: Sequence[Any], table: _Table | None = None) -> None:
+    async def _one(self, query: str, params: Sequence[Any]) -> sqlite3.Row | None:
+        rows = await self._all(query, params)
+        return rows[0] if rows else None
+
+    async def _one_with_names(self, query: str, params: Sequence[Any]) -> tuple[list[str], sqlite3.Row] | None:
+        row = await self._one(query, params)
+        return None if row is None else (row.keys(), row)
+
+    async def _write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> None:
         conn = await self._write_conn()
         async with self._write_lock:
             try:
-                await conn.execute(sql, params)
+                await conn.execute(query, params)
             except sqlite3.IntegrityError as exc:
                 raise self._translate(exc, table) from exc
 
-    def _translate(self, exc: sqlite3.IntegrityError, table: _Table | None) -> Exception:
+    def _translate(self, exc: sqlite3.IntegrityError, table: TableRole | None) -> Exception:
         message = str(exc)
         if message.startswith("FOREIGN KEY constraint failed"):
             violation = Violation.FOREIGN_KEY
@@ -145,7 +160,7 @@ class SQLiteAdapter:
         error = None if table is None else constraint_error(table, violation)
         return exc if error is None else error
 
-    def _bare(self, table: _Table) -> str:
+    def _bare(self, table: TableRole) -> str:
         return str(getattr(self._sql.tables, table)).rsplit(".", 1)[-1]
 
     async def create_schema(self, *, user_columns: Mapping[str, str] | None = None) -> None:
@@ -161,23 +176,18 @@ class SQLiteAdapter:
 
     # -- users -----------------------------------------------------------------------
 
-    async def get_user(self, user_id: str) -> UserRow | None:
-        """Return the user row, or ``None``."""
-        rows = await self._fetch(self._sql.get_user, (user_id,))
-        return self._sql.user_row(rows[0].keys(), rows[0]) if rows else None
-
     async def set_user(self, user: UserRow, key: KeyRow | None) -> None:
         """Insert a user and its primary key in one transaction."""
         columns = list(user.attributes)
         conn = await self._write_conn()
         async with self._write_lock:
             await conn.execute("BEGIN IMMEDIATE")
-            table: _Table = "user"
+            table: TableRole = "user"
             try:
                 await conn.execute(self._sql.insert_user(columns), (user.id, *user.attributes.values()))
                 if key is not None:
                     table = "key"
-                    await conn.execute(self._sql.insert_key, _key_params(key))
+                    await conn.execute(self._sql.insert_key, key_params(key))
             except BaseException as exc:
                 await conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.IntegrityError):
@@ -185,82 +195,14 @@ class SQLiteAdapter:
                 raise
             await conn.execute("COMMIT")
 
-    async def update_user(self, user_id: str, attributes: Mapping[str, Any]) -> None:
-        """Set some attribute columns of a user."""
-        if attributes:
-            await self._write(self._sql.update_user(list(attributes)), (*attributes.values(), user_id))
-
-    async def delete_user(self, user_id: str) -> None:
-        """Delete a user row."""
-        await self._write(self._sql.delete_user, (user_id,))
-
     # -- keys ------------------------------------------------------------------------
 
-    async def get_key(self, key_id: str) -> KeyRow | None:
-        """Return the key row, or ``None``."""
-        rows = await self._fetch(self._sql.get_key, (key_id,))
-        return self._sql.key_row(rows[0]) if rows else None
-
-    async def get_keys_by_user_id(self, user_id: str) -> list[KeyRow]:
-        """Every key of a user."""
-        return [self._sql.key_row(row) for row in await self._fetch(self._sql.get_keys_by_user_id, (user_id,))]
-
-    async def set_key(self, key: KeyRow) -> None:
-        """Insert a key."""
-        await self._write(self._sql.insert_key, _key_params(key), "key")
-
-    async def update_key(self, key_id: str, *, hashed_password: str | None) -> None:
-        """Replace the password hash of a key."""
-        await self._write(self._sql.update_key_password, (hashed_password, key_id))
-
-    async def delete_key(self, key_id: str) -> None:
-        """Delete a non-primary key."""
-        await self._write(self._sql.delete_non_primary_key, (key_id,))
-
-    async def delete_keys_by_user_id(self, user_id: str) -> None:
-        """Delete every key of a user."""
-        await self._write(self._sql.delete_keys_by_user_id, (user_id,))
-
     async def use_single_use_key(self, key_id: str) -> KeyRow | None:
-        """Delete and return a single-use key in one ``DELETE ... RETURNING`` statement."""
+        """Delete and return a single-use key in one ``DELETE ... RETURNING`` statement.
+
+        On the write connection, under the write lock, like every other write.
+        """
         conn = await self._write_conn()
         async with self._write_lock:
             rows = list(await conn.execute_fetchall(self._sql.use_single_use_key, (key_id,)))
         return self._sql.key_row(rows[0]) if rows else None
-
-    # -- sessions --------------------------------------------------------------------
-
-    async def get_session(self, session_id: str) -> SessionRow | None:
-        """Return the session row, or ``None``."""
-        rows = await self._fetch(self._sql.get_session, (session_id,))
-        return self._sql.session_row(rows[0]) if rows else None
-
-    async def get_sessions_by_user_id(self, user_id: str) -> list[SessionRow]:
-        """Every session of a user."""
-        return [self._sql.session_row(r) for r in await self._fetch(self._sql.get_sessions_by_user_id, (user_id,))]
-
-    async def set_session(self, session: SessionRow) -> None:
-        """Insert a session."""
-        params = (session.id, session.user_id, session.active_expires, session.idle_expires)
-        await self._write(self._sql.insert_session, params, "session")
-
-    async def update_session(self, session_id: str, *, active_expires: int, idle_expires: int) -> None:
-        """Move a session's expiry."""
-        await self._write(self._sql.update_session, (active_expires, idle_expires, session_id))
-
-    async def delete_session(self, session_id: str) -> None:
-        """Delete one session."""
-        await self._write(self._sql.delete_session, (session_id,))
-
-    async def delete_sessions_by_user_id(self, user_id: str) -> None:
-        """Delete every session of a user."""
-        await self._write(self._sql.delete_sessions_by_user_id, (user_id,))
-
-    async def get_session_and_user(self, session_id: str) -> tuple[SessionRow, UserRow] | None:
-        """The session and its user, in one query (a join)."""
-        rows = await self._fetch(self._sql.get_session_and_user, (session_id,))
-        return self._sql.session_and_user_rows(rows[0].keys(), rows[0]) if rows else None
-
-
-def _key_params(key: KeyRow) -> tuple[Any, ...]:
-    return (key.id, key.user_id, key.primary_key, key.hashed_password, key.expires)

@@ -14,6 +14,7 @@ Third-party SQL adapters may use it too::
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -30,12 +31,18 @@ __all__ = [
     "POSTGRESQL",
     "SQLITE",
     "Dialect",
+    "SQLAdapter",
     "SQLStatements",
     "TableNames",
+    "TableRole",
     "Violation",
     "constraint_error",
     "dialect_named",
+    "key_params",
 ]
+
+#: Which of the three tables a statement writes to.
+TableRole = Literal["user", "session", "key"]
 
 _SQL_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_ (),]*")
 
@@ -181,7 +188,7 @@ _CONSTRAINT_ERRORS: dict[tuple[str, Violation], tuple[Any, str]] = {
 }
 
 
-def constraint_error(table: Literal["user", "session", "key"], violation: Violation) -> LuciaError | None:
+def constraint_error(table: TableRole, violation: Violation) -> LuciaError | None:
     """The :class:`LuciaError` for a constraint broken by an insert into ``table``.
 
     ``None`` means the violation is the application's own (say a unique ``email``
@@ -338,3 +345,135 @@ def _update_user(statements: SQLStatements, columns: tuple[str, ...]) -> str:
     d = statements.dialect
     assignments = ", ".join(f"{d.q(check_identifier(c, 'attribute name'))} = {d.placeholder}" for c in columns)
     return f"UPDATE {statements._user} SET {assignments} WHERE id = {d.placeholder}"
+
+
+
+def key_params(key: KeyRow) -> tuple[Any, ...]:
+    """The parameters of :attr:`SQLStatements.insert_key` for a key row."""
+    return (key.id, key.user_id, key.primary_key, key.hashed_password, key.expires)
+
+
+class SQLAdapter(ABC):
+    """The adapter contract written once over a SQL driver's few primitives.
+
+    A SQL adapter sets ``self._sql`` (its :class:`SQLStatements`) and implements four
+    driver calls and ``set_user`` (whose transaction is driver-specific); every other
+    contract method lives here, once::
+
+        class MyAdapter(SQLAdapter):
+            async def _one(self, query, params): ...            # first row or None
+            async def _all(self, query, params): ...            # every row
+            async def _one_with_names(self, query, params): ... # (column names, first row) or None
+            async def _write(self, query, params, table=None): ...  # translate insert violations
+            async def set_user(self, user, key): ...            # one transaction
+
+    ``_write`` receives the role of the table an insert targets (``"user"``,
+    ``"session"``, ``"key"``) so it can turn the driver's constraint violation into
+    :func:`constraint_error`; for other statements it is ``None``.
+    """
+
+    _sql: SQLStatements
+
+    @abstractmethod
+    async def _one(self, query: str, params: Sequence[Any]) -> Sequence[Any] | None:
+        """The first row of a query, or ``None``."""
+
+    @abstractmethod
+    async def _all(self, query: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
+        """Every row of a query."""
+
+    @abstractmethod
+    async def _one_with_names(self, query: str, params: Sequence[Any]) -> tuple[Sequence[str], Sequence[Any]] | None:
+        """The column names and first row of a query, or ``None``."""
+
+    @abstractmethod
+    async def _write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> None:
+        """Run a write; translate constraint violations of inserts into ``table``."""
+
+    @abstractmethod
+    async def set_user(self, user: UserRow, key: KeyRow | None) -> None:
+        """Insert a user and its primary key atomically."""
+
+    # -- users -----------------------------------------------------------------------
+
+    async def get_user(self, user_id: str) -> UserRow | None:
+        """Return the user row, or ``None``."""
+        found = await self._one_with_names(self._sql.get_user, (user_id,))
+        return None if found is None else self._sql.user_row(*found)
+
+    async def update_user(self, user_id: str, attributes: Mapping[str, Any]) -> None:
+        """Set some attribute columns of a user."""
+        if attributes:
+            await self._write(self._sql.update_user(list(attributes)), (*attributes.values(), user_id))
+
+    async def delete_user(self, user_id: str) -> None:
+        """Delete a user row."""
+        await self._write(self._sql.delete_user, (user_id,))
+
+    # -- keys ------------------------------------------------------------------------
+
+    async def get_key(self, key_id: str) -> KeyRow | None:
+        """Return the key row, or ``None``."""
+        row = await self._one(self._sql.get_key, (key_id,))
+        return None if row is None else self._sql.key_row(row)
+
+    async def get_keys_by_user_id(self, user_id: str) -> list[KeyRow]:
+        """Every key of a user."""
+        return [self._sql.key_row(row) for row in await self._all(self._sql.get_keys_by_user_id, (user_id,))]
+
+    async def set_key(self, key: KeyRow) -> None:
+        """Insert a key."""
+        await self._write(self._sql.insert_key, key_params(key), "key")
+
+    async def update_key(self, key_id: str, *, hashed_password: str | None) -> None:
+        """Replace the password hash of a key."""
+        await self._write(self._sql.update_key_password, (hashed_password, key_id))
+
+    async def delete_key(self, key_id: str) -> None:
+        """Delete a non-primary key."""
+        await self._write(self._sql.delete_non_primary_key, (key_id,))
+
+    async def delete_keys_by_user_id(self, user_id: str) -> None:
+        """Delete every key of a user."""
+        await self._write(self._sql.delete_keys_by_user_id, (user_id,))
+
+    async def use_single_use_key(self, key_id: str) -> KeyRow | None:
+        """Delete and return a single-use key in one ``DELETE ... RETURNING`` statement.
+
+        Databases without ``RETURNING`` override this with a locking transaction.
+        """
+        row = await self._one(self._sql.use_single_use_key, (key_id,))
+        return None if row is None else self._sql.key_row(row)
+
+    # -- sessions --------------------------------------------------------------------
+
+    async def get_session(self, session_id: str) -> SessionRow | None:
+        """Return the session row, or ``None``."""
+        row = await self._one(self._sql.get_session, (session_id,))
+        return None if row is None else self._sql.session_row(row)
+
+    async def get_sessions_by_user_id(self, user_id: str) -> list[SessionRow]:
+        """Every session of a user."""
+        return [self._sql.session_row(r) for r in await self._all(self._sql.get_sessions_by_user_id, (user_id,))]
+
+    async def set_session(self, session: SessionRow) -> None:
+        """Insert a session."""
+        params = (session.id, session.user_id, session.active_expires, session.idle_expires)
+        await self._write(self._sql.insert_session, params, "session")
+
+    async def update_session(self, session_id: str, *, active_expires: int, idle_expires: int) -> None:
+        """Move a session's expiry."""
+        await self._write(self._sql.update_session, (active_expires, idle_expires, session_id))
+
+    async def delete_session(self, session_id: str) -> None:
+        """Delete one session."""
+        await self._write(self._sql.delete_session, (session_id,))
+
+    async def delete_sessions_by_user_id(self, user_id: str) -> None:
+        """Delete every session of a user."""
+        await self._write(self._sql.delete_sessions_by_user_id, (user_id,))
+
+    async def get_session_and_user(self, session_id: str) -> tuple[SessionRow, UserRow] | None:
+        """The session and its user, in one query (a join)."""
+        found = await self._one_with_names(self._sql.get_session_and_user, (session_id,))
+        return None if found is None else self._sql.session_and_user_rows(*found)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from lucia import Cookie, Lucia, LuciaError, LuciaRequest, SessionExpiresIn, SyncLucia
 from lucia.adapters.memory import MemoryAdapter
 from lucia.testing import FakeClock, fast_password_hasher
@@ -179,3 +180,55 @@ def test_no_thread_left_at_interpreter_exit(tmp_path: Path) -> None:
     assert created == "True"
     assert "lucia-sync-loop" in running
     assert "lucia-sync-loop" not in at_exit
+
+
+def test_a_call_from_the_loop_thread_is_refused_instead_of_deadlocking(sync: SyncLucia) -> None:
+    """Calling SyncLucia from code already running on its loop raises instead of hanging."""
+
+    async def nested() -> None:
+        sync.get_user("nobody")
+
+    with pytest.raises(RuntimeError, match="own event loop"):
+        sync.call(nested)
+
+
+def test_key_and_session_management_methods(sync: SyncLucia, clock: FakeClock) -> None:
+    """Key updates, session reads without renewal, renewal and bulk invalidation work synchronously."""
+    user = sync.create_user(
+        primary_key={"provider_id": "email", "provider_user_id": "bob@example.com", "password": PASSWORD},
+        attributes={},
+    )
+    assert sync.update_user_attributes(user.user_id, {}).user_id == user.user_id
+    sync.update_key_password("email", "bob@example.com", "another password")
+    assert sync.use_key("email", "bob@example.com", "another password").user_id == user.user_id
+    sync.create_key(user.user_id, provider_id="github", provider_user_id="7", password=None)
+    assert sync.get_key("github", "7").user_id == user.user_id
+    sync.delete_key("github", "7")
+    with pytest.raises(LuciaError):
+        sync.get_key("github", "7")
+    first, second = sync.create_session(user.user_id), sync.create_session(user.user_id)
+    assert first.token is not None and second.token is not None
+    clock.advance(SessionExpiresIn().active_period.total_seconds() + 60)
+    assert sync.get_session(first.token).state == "idle"
+    assert sync.get_session_user(first.token)[1].user_id == user.user_id
+    renewed = sync.renew_session(first.token)
+    assert renewed.fresh and renewed.token != first.token
+    sync.invalidate_all_user_sessions(user.user_id, except_session_id=renewed.session_id)
+    assert [s.session_id for s in sync.get_all_user_sessions(user.user_id)] == [renewed.session_id]
+    clock.advance(SessionExpiresIn().idle_period.total_seconds() * 2)
+    sync.delete_dead_user_sessions(user.user_id)
+    assert sync.get_all_user_sessions(user.user_id) == []
+
+
+def test_request_helpers_run_without_the_loop(sync: SyncLucia) -> None:
+    """Cookie, bearer and header helpers are plain calls; a refused origin shows on csrf_error."""
+    assert sync.read_bearer_token("Bearer nope") is None
+    request = LuciaRequest("POST", "http://testserver/", [("Origin", "https://evil.example")])
+    with pytest.raises(LuciaError) as raised:
+        sync.parse_request_headers(request)
+    assert raised.value.code == "AUTH_INVALID_REQUEST"
+    auth_request = sync.handle_request(request, set_cookie=lambda cookie: None)
+    assert auth_request.request is request
+    assert auth_request.validate_user() == (None, None)
+    assert auth_request.csrf_error is not None and auth_request.csrf_error.code == "AUTH_INVALID_REQUEST"
+    assert sync.create_session_cookie(None).value == ""

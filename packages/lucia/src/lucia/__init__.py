@@ -19,6 +19,7 @@ from lucia._core import Lucia, PrimaryKey
 from lucia._errors import ErrorCode, LuciaError
 from lucia._models import Key, Session, User
 from lucia._request import AuthRequest, LuciaRequest
+from lucia._sync import SyncLucia
 from lucia._version import __version__
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Session",
     "SessionCookieOptions",
     "SessionExpiresIn",
+    "SyncLucia",
     "User",
     "__version__",
 ]

@@ -10,6 +10,7 @@ from types import ModuleType
 
 import anyio
 import pytest
+
 from lucia.testing import FakeClock
 from lucia_sqlite import SQLiteAdapter
 

@@ -347,7 +347,6 @@ def _update_user(statements: SQLStatements, columns: tuple[str, ...]) -> str:
     return f"UPDATE {statements._user} SET {assignments} WHERE id = {d.placeholder}"
 
 
-
 def key_params(key: KeyRow) -> tuple[Any, ...]:
     """The parameters of :attr:`SQLStatements.insert_key` for a key row."""
     return (key.id, key.user_id, key.primary_key, key.hashed_password, key.expires)

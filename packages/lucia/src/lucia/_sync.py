@@ -1,0 +1,360 @@
+"""Lucia for synchronous code: Flask, Django sync views, scripts and tests.
+
+:class:`SyncLucia` runs the async core on one private event-loop thread (an anyio
+blocking portal) and blocks the calling thread until each call is done. Any number of
+threads may call it at once; their calls run concurrently on that one loop.
+"""
+
+from __future__ import annotations
+
+import _thread
+import asyncio
+import atexit
+import contextlib
+import threading
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, TypeVar
+
+import anyio
+from anyio.from_thread import BlockingPortal
+
+from lucia._cookies import Cookie
+from lucia._core import Lucia, PrimaryKey
+from lucia._errors import LuciaError
+from lucia._models import Key, Session, User
+from lucia._request import AuthRequest, LuciaRequest
+
+__all__ = ["SyncAuthRequest", "SyncLucia"]
+
+T = TypeVar("T")
+
+# Every started SyncLucia, stopped at interpreter exit. Its loop thread is a daemon so
+# that a forgotten close() can never hang the exit; atexit still stops it cleanly.
+_running: weakref.WeakSet[SyncLucia] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for sync in list(_running):
+        sync.close()
+
+
+class SyncLucia:
+    """Every method of :class:`lucia.Lucia`, callable synchronously from any thread.
+
+    ::
+
+        auth = SyncLucia(Lucia(adapter=SQLiteAdapter("app.db")))
+        user = auth.create_user(primary_key=None, attributes={"username": "ada"})
+        session = auth.create_session(user.user_id)
+
+    The loop thread starts on the first call and stops on :meth:`close` (or at the end
+    of a ``with`` block, or at interpreter exit). The adapter's connections are opened
+    on that loop, so an adapter used through ``SyncLucia`` must not also be used from
+    another event loop; to run adapter methods (``create_schema``, ``close``) use
+    :meth:`call`. Adapters that bind to a loop when constructed (a connection pool
+    opened eagerly) must be created lazily, inside a coroutine run with :meth:`call`.
+
+    Args:
+        auth: The async :class:`lucia.Lucia` to run.
+    """
+
+    def __init__(self, auth: Lucia) -> None:
+        self.auth = auth
+        self._lock = threading.Condition()
+        self._portal: BlockingPortal | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._in_flight = 0
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "running" if self._portal is not None else "idle"
+        return f"SyncLucia({self.auth!r}, {state})"
+
+    def __enter__(self) -> SyncLucia:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- the loop thread -------------------------------------------------------------
+
+    def _start(self) -> BlockingPortal:
+        ready = threading.Event()
+        started: list[BlockingPortal] = []
+        failed: list[BaseException] = []
+
+        async def serve() -> None:
+            async with BlockingPortal() as portal:
+                self._loop = asyncio.get_running_loop()
+                started.append(portal)
+                ready.set()
+                await portal.sleep_until_stopped()
+
+        def run() -> None:
+            try:
+                anyio.run(serve, backend="asyncio")
+            except BaseException as error:  # pragma: no cover - the loop failed to start
+                failed.append(error)
+            finally:
+                ready.set()
+
+        thread = threading.Thread(target=run, name="lucia-sync-loop", daemon=True)
+        thread.start()
+        ready.wait()
+        if failed:  # pragma: no cover
+            raise RuntimeError("SyncLucia could not start its event loop") from failed[0]
+        self._thread = thread
+        self._portal = started[0]
+        _running.add(self)
+        return started[0]
+
+    def _get_portal(self) -> BlockingPortal:
+        portal = self._portal
+        if portal is not None:
+            return portal
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this SyncLucia is closed")
+            return self._portal or self._start()
+
+    def call(self, func: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run ``await func(*args)`` on the loop thread and return its result.
+
+        Use it for adapter methods: ``sync.call(adapter.create_schema)``.
+
+        Raises:
+            RuntimeError: When called from the loop thread itself, or after :meth:`close`.
+        """
+        if self._portal is None:
+            self._get_portal()
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("SyncLucia cannot be called from its own event loop thread")
+        with self._lock:
+            loop = self._loop
+            if loop is None:
+                raise RuntimeError("this SyncLucia is closed")
+            self._in_flight += 1
+        # A bare task plus a lock costs about a third of BlockingPortal.call (two thread
+        # hand-offs and nothing else); the portal still owns the loop's life.
+        done = _thread.allocate_lock()
+        done.acquire()
+        outcome: list[asyncio.Task[T]] = []
+
+        def finished(task: asyncio.Task[T]) -> None:
+            outcome.append(task)
+            done.release()
+
+        def schedule() -> None:
+            loop.create_task(_awaited(func, args)).add_done_callback(finished)
+
+        try:
+            loop.call_soon_threadsafe(schedule)
+            done.acquire()
+            return outcome[0].result()
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                if not self._in_flight:
+                    self._lock.notify_all()
+
+    def close(self) -> None:
+        """Stop the loop thread (waiting for calls in progress). Calling it again does nothing."""
+        with self._lock:
+            portal, thread = self._portal, self._thread
+            if thread is threading.current_thread():
+                raise RuntimeError("SyncLucia.close() cannot be called from its own loop thread")
+            self._closed = True
+            self._portal = None
+            self._loop = None
+            # Calls already submitted finish first; new ones are refused from here on.
+            self._lock.wait_for(lambda: not self._in_flight)
+        if portal is None or thread is None:
+            return
+        _running.discard(self)
+        with contextlib.suppress(RuntimeError):  # the loop already ended
+            portal.call(portal.stop)
+        thread.join()
+        self._thread = None
+
+    # -- users -----------------------------------------------------------------------
+
+    def create_user(self, *, primary_key: PrimaryKey | Mapping[str, Any] | None, attributes: Mapping[str, Any]) -> User:
+        """See :meth:`lucia.Lucia.create_user`."""
+
+        async def run() -> User:
+            return await self.auth.create_user(primary_key=primary_key, attributes=attributes)
+
+        return self.call(run)
+
+    def get_user(self, user_id: str) -> User:
+        """See :meth:`lucia.Lucia.get_user`."""
+        return self.call(self.auth.get_user, user_id)
+
+    def update_user_attributes(self, user_id: str, attributes: Mapping[str, Any]) -> User:
+        """See :meth:`lucia.Lucia.update_user_attributes`."""
+        return self.call(self.auth.update_user_attributes, user_id, attributes)
+
+    def delete_user(self, user_id: str) -> None:
+        """See :meth:`lucia.Lucia.delete_user`."""
+        self.call(self.auth.delete_user, user_id)
+
+    # -- keys ------------------------------------------------------------------------
+
+    def create_key(
+        self,
+        user_id: str,
+        *,
+        provider_id: str,
+        provider_user_id: str,
+        password: str | None,
+        expires_in: timedelta | None = None,
+    ) -> Key:
+        """See :meth:`lucia.Lucia.create_key`."""
+
+        async def run() -> Key:
+            return await self.auth.create_key(
+                user_id,
+                provider_id=provider_id,
+                provider_user_id=provider_user_id,
+                password=password,
+                expires_in=expires_in,
+            )
+
+        return self.call(run)
+
+    def get_key(self, provider_id: str, provider_user_id: str) -> Key:
+        """See :meth:`lucia.Lucia.get_key`."""
+        return self.call(self.auth.get_key, provider_id, provider_user_id)
+
+    def use_key(self, provider_id: str, provider_user_id: str, password: str | None) -> Key:
+        """See :meth:`lucia.Lucia.use_key`."""
+        return self.call(self.auth.use_key, provider_id, provider_user_id, password)
+
+    def update_key_password(self, provider_id: str, provider_user_id: str, password: str | None) -> Key:
+        """See :meth:`lucia.Lucia.update_key_password`."""
+        return self.call(self.auth.update_key_password, provider_id, provider_user_id, password)
+
+    def delete_key(self, provider_id: str, provider_user_id: str) -> None:
+        """See :meth:`lucia.Lucia.delete_key`."""
+        self.call(self.auth.delete_key, provider_id, provider_user_id)
+
+    def get_all_user_keys(self, user_id: str) -> list[Key]:
+        """See :meth:`lucia.Lucia.get_all_user_keys`."""
+        return self.call(self.auth.get_all_user_keys, user_id)
+
+    # -- sessions --------------------------------------------------------------------
+
+    def create_session(self, user_id: str) -> Session:
+        """See :meth:`lucia.Lucia.create_session`."""
+        return self.call(self.auth.create_session, user_id)
+
+    def validate_session(self, token: str) -> Session:
+        """See :meth:`lucia.Lucia.validate_session`."""
+        return self.call(self.auth.validate_session, token)
+
+    def validate_session_user(self, token: str) -> tuple[Session, User]:
+        """See :meth:`lucia.Lucia.validate_session_user`."""
+        return self.call(self.auth.validate_session_user, token)
+
+    def get_session(self, token: str) -> Session:
+        """See :meth:`lucia.Lucia.get_session`."""
+        return self.call(self.auth.get_session, token)
+
+    def get_session_user(self, token: str) -> tuple[Session, User]:
+        """See :meth:`lucia.Lucia.get_session_user`."""
+        return self.call(self.auth.get_session_user, token)
+
+    def renew_session(self, token: str) -> Session:
+        """See :meth:`lucia.Lucia.renew_session`."""
+        return self.call(self.auth.renew_session, token)
+
+    def get_all_user_sessions(self, user_id: str) -> list[Session]:
+        """See :meth:`lucia.Lucia.get_all_user_sessions`."""
+        return self.call(self.auth.get_all_user_sessions, user_id)
+
+    def invalidate_session(self, session_id: str) -> None:
+        """See :meth:`lucia.Lucia.invalidate_session`."""
+        self.call(self.auth.invalidate_session, session_id)
+
+    def invalidate_all_user_sessions(self, user_id: str, *, except_session_id: str | None = None) -> None:
+        """See :meth:`lucia.Lucia.invalidate_all_user_sessions`."""
+
+        async def run() -> None:
+            await self.auth.invalidate_all_user_sessions(user_id, except_session_id=except_session_id)
+
+        self.call(run)
+
+    def delete_dead_user_sessions(self, user_id: str) -> None:
+        """See :meth:`lucia.Lucia.delete_dead_user_sessions`."""
+        self.call(self.auth.delete_dead_user_sessions, user_id)
+
+    # -- cookies and requests (no I/O: run on the calling thread) ---------------------
+
+    def create_session_cookie(self, session: Session | None) -> Cookie:
+        """See :meth:`lucia.Lucia.create_session_cookie`."""
+        return self.auth.create_session_cookie(session)
+
+    def read_session_cookie(self, cookie_headers: str | list[str] | None) -> str | None:
+        """See :meth:`lucia.Lucia.read_session_cookie`."""
+        return self.auth.read_session_cookie(cookie_headers)
+
+    def read_bearer_token(self, authorization: str | None) -> str | None:
+        """See :meth:`lucia.Lucia.read_bearer_token`."""
+        return self.auth.read_bearer_token(authorization)
+
+    def parse_request_headers(self, request: LuciaRequest) -> str | None:
+        """See :meth:`lucia.Lucia.parse_request_headers`."""
+        return self.auth.parse_request_headers(request)
+
+    def handle_request(
+        self, request: LuciaRequest, *, set_cookie: Callable[[Cookie], None], allow_bearer: bool = False
+    ) -> SyncAuthRequest:
+        """Like :meth:`lucia.Lucia.handle_request`, with synchronous methods."""
+        return SyncAuthRequest(
+            self, self.auth.handle_request(request, set_cookie=set_cookie, allow_bearer=allow_bearer)
+        )
+
+
+async def _awaited(func: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:
+    return await func(*args)
+
+
+class SyncAuthRequest:
+    """:class:`lucia.AuthRequest` for synchronous views: the same methods, without ``await``.
+
+    Attributes:
+        auth: The :class:`SyncLucia` the request is bound to (``request.auth.auth.create_session(...)``).
+    """
+
+    def __init__(self, auth: SyncLucia, inner: AuthRequest) -> None:
+        self.auth = auth
+        self.inner = inner
+
+    @property
+    def request(self) -> LuciaRequest:
+        """The request."""
+        return self.inner.request
+
+    @property
+    def csrf_error(self) -> LuciaError | None:
+        """The CSRF error of an unsafe request whose origin was refused, once validated."""
+        return self.inner.csrf_error
+
+    def validate_user(self) -> tuple[Session, User] | tuple[None, None]:
+        """The request's live session and its user, or ``(None, None)``."""
+        return self.auth.call(self.inner.validate_user)
+
+    def validate(self) -> Session | None:
+        """The request's live session, or ``None``. Renews an idle session and sets its cookie."""
+        return self.auth.call(self.inner.validate)
+
+    def set_session(self, session: Session | None) -> None:
+        """Set (or with ``None`` clear) the session cookie and the cached result."""
+        self.inner.set_session(session)

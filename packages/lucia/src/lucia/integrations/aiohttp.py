@@ -1,0 +1,132 @@
+"""Lucia for aiohttp: a middleware that binds Lucia to each request.
+
+::
+
+    from aiohttp import web
+    from lucia.integrations.aiohttp import get_auth, require_user, setup
+
+    app = web.Application()
+    setup(app, auth=auth)  # auth = Lucia(adapter=..., env="PROD")
+
+    async def profile(request: web.Request) -> web.Response:
+        session, user = await require_user(request)  # 401 without a session
+        return web.json_response({"user_id": user.user_id})
+
+:func:`setup` installs a middleware that puts an :class:`~lucia.AuthRequest` on every
+request (``request[AUTH_KEY]``, or :func:`get_auth`) and a response hook that appends
+the ``Set-Cookie`` it asks for (a renewed session, :meth:`~lucia.AuthRequest.set_session`)
+to whatever response goes out, including a raised ``web.HTTPFound``; other cookies
+are left alone. An unsafe request (not GET, HEAD or OPTIONS) that fails the CSRF check
+of :class:`~lucia.CsrfProtection` is answered ``403`` before any handler runs, except on
+``csrf_exempt_paths``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection
+from typing import TYPE_CHECKING, Final
+
+from aiohttp import web
+
+from lucia._core import Lucia
+from lucia._models import Session, User
+from lucia._request import AuthRequest, LuciaRequest
+from lucia.integrations._common import FORBIDDEN_TEXT, PendingCookies, csrf_refused
+
+__all__ = ["AUTH_KEY", "LUCIA_KEY", "get_auth", "lucia_request", "require_user", "setup"]
+
+if TYPE_CHECKING or hasattr(web, "RequestKey"):
+    #: Where the middleware puts the :class:`~lucia.AuthRequest`: ``request[AUTH_KEY]``.
+    AUTH_KEY: Final = web.RequestKey("lucia_auth", AuthRequest)
+    _COOKIES: Final = web.RequestKey("lucia_cookies", PendingCookies)
+else:  # pragma: no cover - aiohttp < 3.14 has no typed request keys
+    AUTH_KEY = "lucia_auth"
+    _COOKIES = "lucia_cookies"
+
+#: The application's :class:`~lucia.Lucia`: ``request.app[LUCIA_KEY]``.
+LUCIA_KEY: Final = web.AppKey("lucia", Lucia)
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def lucia_request(request: web.BaseRequest) -> LuciaRequest:
+    """The :class:`~lucia.LuciaRequest` for an aiohttp request.
+
+    The URL is built from ``request.scheme`` and ``request.host`` (the ``Host`` header)
+    without parsing them, so a malformed ``Host`` makes the request's own origin unknown
+    (unsafe requests are then refused) instead of raising. Behind a TLS-terminating
+    proxy, make ``request.scheme`` right (``request.clone(scheme="https")`` in a
+    middleware placed before Lucia's, or ``aiohttp-remotes``).
+    """
+    url = f"{request.scheme}://{request.host}{request.raw_path}"
+    return LuciaRequest(request.method, url, list(request.headers.items()))
+
+
+def setup(
+    app: web.Application,
+    *,
+    auth: Lucia,
+    csrf_exempt_paths: Collection[str] = (),
+    allow_bearer: bool = False,
+) -> None:
+    """Install Lucia on an application (before it starts).
+
+    Args:
+        app: The application. Sub-applications see the same request object, so install
+            Lucia once, on the root application.
+        auth: The :class:`~lucia.Lucia` to bind to requests; also stored at ``app[LUCIA_KEY]``.
+        csrf_exempt_paths: Paths whose unsafe requests are not refused with ``403`` when
+            they fail the CSRF check (webhooks, token APIs). A path ending in ``/`` exempts
+            everything under it. Such requests still never get a session from the cookie.
+        allow_bearer: Also accept ``Authorization: Bearer <token>`` (for API clients).
+    """
+    app[LUCIA_KEY] = auth
+    exempt = tuple(csrf_exempt_paths)
+
+    @web.middleware
+    async def lucia_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
+        converted = lucia_request(request)
+        if csrf_refused(auth, converted, request.path, exempt):
+            return web.Response(status=403, text=FORBIDDEN_TEXT)
+        pending = PendingCookies()
+        request[_COOKIES] = pending
+        request[AUTH_KEY] = auth.handle_request(converted, set_cookie=pending.set, allow_bearer=allow_bearer)
+        return await handler(request)
+
+    app.middlewares.append(lucia_middleware)
+    app.on_response_prepare.append(_write_cookies)
+
+
+async def _write_cookies(request: web.Request, response: web.StreamResponse) -> None:
+    """Append the request's pending cookies to its response, just before the headers go out."""
+    pending = request.get(_COOKIES)
+    if pending is None:
+        return
+    for value in pending.headers():
+        response.headers.add("Set-Cookie", value)
+
+
+def get_auth(request: web.Request) -> AuthRequest:
+    """The request's :class:`~lucia.AuthRequest`.
+
+    Raises:
+        RuntimeError: If :func:`setup` was not called on the application.
+    """
+    try:
+        return request[AUTH_KEY]
+    except KeyError:
+        raise RuntimeError(
+            "Lucia is not installed on this application: call lucia.integrations.aiohttp.setup"
+        ) from None
+
+
+async def require_user(request: web.Request) -> tuple[Session, User]:
+    """The request's session and user.
+
+    Raises:
+        aiohttp.web.HTTPUnauthorized: When the request has no live session.
+    """
+    session, user = await get_auth(request).validate_user()
+    if session is None or user is None:
+        raise web.HTTPUnauthorized(text="Unauthorized")
+    return session, user

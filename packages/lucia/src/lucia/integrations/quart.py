@@ -1,0 +1,120 @@
+"""Lucia for Quart: an extension binding Lucia to each request.
+
+::
+
+    from quart import Quart
+    from lucia.integrations.quart import QuartLucia, login_required, require_user
+
+    app = Quart(__name__)
+    QuartLucia(app, auth=auth)  # or lucia = QuartLucia(auth=auth); lucia.init_app(app)
+
+    @app.get("/me")
+    @login_required  # 401 without a session
+    async def me():
+        session, user = await require_user()
+        return {"user_id": user.user_id}
+
+:meth:`QuartLucia.init_app` wraps ``app.asgi_app`` in the ASGI middleware of
+:mod:`lucia.integrations.asgi` (Quart's own way of adding middleware) and, before each
+request, puts the request's :class:`~lucia.AuthRequest` on ``quart.g.auth``
+(:func:`get_auth`). The ``Set-Cookie`` headers it asks for (a renewed session,
+:meth:`~lucia.AuthRequest.set_session`) are appended to the response, other cookies
+left alone. An unsafe request (not GET, HEAD or OPTIONS) that fails the CSRF check of
+:class:`~lucia.CsrfProtection` is answered ``403`` before Quart sees it, except on
+``csrf_exempt_paths``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection
+from functools import wraps
+from typing import ParamSpec, TypeVar, cast
+
+from quart import Quart, abort, g, request
+
+from lucia._core import Lucia
+from lucia._models import Session, User
+from lucia._request import AuthRequest
+from lucia.integrations import asgi
+
+__all__ = ["QuartLucia", "get_auth", "login_required", "require_user"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class QuartLucia:
+    """The Quart extension (``init_app`` pattern); ``app.extensions["lucia"]`` is the instance.
+
+    Args:
+        app: The application, or ``None`` to call :meth:`init_app` later.
+        auth: The :class:`~lucia.Lucia` to bind to requests; views use it for everything
+            else (``current_app.extensions["lucia"].auth.create_session(...)``).
+        csrf_exempt_paths: Paths whose unsafe requests are not refused with ``403`` when
+            they fail the CSRF check (webhooks, token APIs). An entry ending in ``/``
+            exempts every path under it. Such requests still never get a session from
+            their cookie.
+        allow_bearer: Also accept ``Authorization: Bearer <token>`` (API clients).
+    """
+
+    def __init__(
+        self,
+        app: Quart | None = None,
+        *,
+        auth: Lucia,
+        csrf_exempt_paths: Collection[str] = (),
+        allow_bearer: bool = False,
+    ) -> None:
+        self.auth = auth
+        self.csrf_exempt_paths = tuple(csrf_exempt_paths)
+        self.allow_bearer = allow_bearer
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Quart) -> None:
+        """Install the extension on ``app``."""
+        app.extensions["lucia"] = self
+        middleware = asgi.LuciaMiddleware(
+            cast("asgi.ASGIApp", app.asgi_app),
+            auth=self.auth,
+            csrf_exempt_paths=self.csrf_exempt_paths,
+            allow_bearer=self.allow_bearer,
+        )
+        app.asgi_app = middleware  # type: ignore[method-assign,assignment]
+        app.before_request(_bind_auth)
+
+
+async def _bind_auth() -> None:
+    """Put the :class:`~lucia.AuthRequest` the middleware made on ``g.auth``."""
+    g.auth = asgi.get_auth(cast("asgi.Scope", request.scope))
+
+
+def get_auth() -> AuthRequest:
+    """The current request's :class:`~lucia.AuthRequest` (``quart.g.auth``).
+
+    Raises:
+        RuntimeError: If :class:`QuartLucia` is not installed on the application.
+    """
+    auth = g.get("auth")
+    if not isinstance(auth, AuthRequest):
+        raise RuntimeError("Lucia is not installed: QuartLucia(app, auth=...)")
+    return auth
+
+
+async def require_user() -> tuple[Session, User]:
+    """The current request's session and user; aborts with ``401`` without one."""
+    session, user = await get_auth().validate_user()
+    if session is None or user is None:
+        abort(401)
+    return session, user
+
+
+def login_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Decorate an async view so that a request without a live session gets ``401``."""
+
+    @wraps(view)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        await require_user()
+        return await view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,135 @@
+"""Lucia for any WSGI application: a middleware and request conversion, via :class:`~lucia.SyncLucia`.
+
+::
+
+    from lucia import Lucia, SyncLucia
+    from lucia.integrations.wsgi import LuciaMiddleware, get_auth
+
+    sync_auth = SyncLucia(Lucia(adapter=SQLiteAdapter("app.db")))
+    application = LuciaMiddleware(my_wsgi_app, auth=sync_auth)
+
+    # inside the wrapped app:
+    session, user = get_auth(environ).validate_user()
+
+The middleware puts a :class:`~lucia.SyncAuthRequest`-style object (the methods of
+:class:`~lucia.AuthRequest` without ``await``) at ``environ["lucia.auth"]`` and appends
+the ``Set-Cookie`` headers it asks for to the headers the application passes to
+``start_response``; other cookies are left alone. Ask for cookies before calling
+``start_response``.
+
+An unsafe request (not GET, HEAD or OPTIONS) that fails the CSRF check of
+:class:`~lucia.CsrfProtection` is answered ``403`` before the application runs, except
+on ``csrf_exempt_paths`` (webhooks): those requests reach the application but never get
+a session from their cookie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from types import TracebackType
+from typing import Any, Union
+
+from lucia._core import Lucia
+from lucia._request import LuciaRequest
+from lucia._sync import SyncAuthRequest, SyncLucia
+from lucia.integrations._common import FORBIDDEN_TEXT, PendingCookies, csrf_refused
+
+__all__ = ["ENVIRON_KEY", "LuciaMiddleware", "StartResponse", "WSGIApp", "WSGIEnvironment", "get_auth", "lucia_request"]
+
+#: Where the middleware puts the request's auth object in the WSGI environ.
+ENVIRON_KEY = "lucia.auth"
+
+WSGIEnvironment = dict[str, Any]
+_ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+StartResponse = Callable[..., Callable[[bytes], object]]
+WSGIApp = Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]
+
+_UNPREFIXED = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
+
+
+def lucia_request(environ: WSGIEnvironment) -> LuciaRequest:
+    """The :class:`~lucia.LuciaRequest` of a WSGI environ.
+
+    The request's own origin is ``wsgi.url_scheme`` and the ``Host`` header (or, without
+    one, ``SERVER_NAME:SERVER_PORT``). Behind a TLS-terminating proxy, fix the scheme
+    first (``werkzeug.middleware.proxy_fix.ProxyFix``, waitress ``trusted_proxy``).
+    WSGI servers join repeated ``Cookie`` headers into one line.
+    """
+    headers: list[tuple[str, str]] = []
+    for key, value in environ.items():
+        if not isinstance(value, str):
+            continue
+        if key.startswith("HTTP_"):
+            headers.append((key[5:].replace("_", "-").title(), value))
+        elif key in _UNPREFIXED:
+            headers.append((_UNPREFIXED[key], value))
+    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
+    path = f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}"
+    url = f"{environ.get('wsgi.url_scheme', 'http')}://{host}{path}"
+    query = environ.get("QUERY_STRING")
+    if query:
+        url += "?" + query
+    return LuciaRequest(str(environ.get("REQUEST_METHOD", "GET")), url, headers)
+
+
+def get_auth(environ: WSGIEnvironment) -> SyncAuthRequest:
+    """The request's auth object the middleware put in ``environ``.
+
+    Raises:
+        RuntimeError: If the request did not pass through :class:`LuciaMiddleware`.
+    """
+    auth = environ.get(ENVIRON_KEY)
+    if not isinstance(auth, SyncAuthRequest):
+        raise RuntimeError("Lucia is not installed: wrap the application in LuciaMiddleware")
+    return auth
+
+
+def as_sync(auth: Union[Lucia, SyncLucia]) -> SyncLucia:
+    """``auth`` itself if it is a :class:`~lucia.SyncLucia`, else one wrapping it."""
+    return auth if isinstance(auth, SyncLucia) else SyncLucia(auth)
+
+
+class LuciaMiddleware:
+    """Binds Lucia to every request of a WSGI application.
+
+    Args:
+        app: The WSGI application to wrap.
+        auth: A :class:`~lucia.SyncLucia` (or a :class:`~lucia.Lucia`, wrapped in one).
+        csrf_exempt_paths: Paths (``PATH_INFO``) whose unsafe requests are not refused
+            with ``403`` when they fail the CSRF check. An entry ending in ``/`` exempts
+            every path under it.
+        allow_bearer: Also accept ``Authorization: Bearer <token>`` (API clients).
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        auth: Union[Lucia, SyncLucia],
+        csrf_exempt_paths: Collection[str] = (),
+        allow_bearer: bool = False,
+    ) -> None:
+        self.app = app
+        self.auth = as_sync(auth)
+        self.csrf_exempt_paths = tuple(csrf_exempt_paths)
+        self.allow_bearer = allow_bearer
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Handle one WSGI request."""
+        request = lucia_request(environ)
+        if csrf_refused(self.auth.auth, request, environ.get("PATH_INFO", ""), self.csrf_exempt_paths):
+            body = FORBIDDEN_TEXT.encode()
+            start_response(
+                "403 Forbidden", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+            )
+            return [body]
+        pending = PendingCookies()
+        environ[ENVIRON_KEY] = self.auth.handle_request(request, set_cookie=pending.set, allow_bearer=self.allow_bearer)
+
+        def start_with_cookies(
+            status: str, headers: list[tuple[str, str]], exc_info: _ExcInfo | None = None
+        ) -> Callable[[bytes], object]:
+            headers = [*headers, *(("Set-Cookie", value) for value in pending.headers())]
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        return self.app(environ, start_with_cookies)

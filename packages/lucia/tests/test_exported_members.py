@@ -37,11 +37,11 @@ def test_lucia_exports() -> None:
         "Session",
         "SessionCookieOptions",
         "SessionExpiresIn",
+        "SyncLucia",
         "User",
         "__version__",
     }
-    optional_later = {"SyncLucia"}
-    assert expected <= set(lucia.__all__) <= expected | optional_later
+    assert set(lucia.__all__) == expected
 
 
 def test_every_public_module_has_a_sorted_all_of_real_names() -> None:

@@ -42,10 +42,10 @@ from typing import Any, TypeVar, Union, overload
 from urllib.parse import urlencode
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction
-from django.conf import settings  # type: ignore[import-untyped, unused-ignore]
-from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped, unused-ignore]
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseForbidden, HttpResponseRedirect  # type: ignore[import-untyped, unused-ignore]
-from django.utils.module_loading import import_string  # type: ignore[import-untyped, unused-ignore]
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseForbidden, HttpResponseRedirect
+from django.utils.module_loading import import_string
 
 from lucia._cookies import Cookie
 from lucia._core import Lucia

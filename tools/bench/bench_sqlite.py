@@ -16,7 +16,7 @@ from pathlib import Path
 import aiosqlite
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _report import rate, row
+from _report import compare, row
 
 from lucia import Lucia
 from lucia._crypto import generate_token, hash_token
@@ -71,11 +71,8 @@ async def main() -> None:
             ("validate_session_user, 16 concurrent tasks", ours_validate, raw_validate, CONCURRENT, 16),
             ("create_session vs raw insert, sequential", ours_create, raw_create, SEQUENTIAL // 2, 1),
         ):
-            await rate(baseline, 2000, concurrency=concurrency)  # warm up
-            await rate(ours, 2000, concurrency=concurrency)
-            raw_rate = await rate(baseline, count, concurrency=concurrency)
-            ours_rate = await rate(ours, count, concurrency=concurrency)
-            print(row(label, ours_rate, raw_rate, 0.8))
+            ours_rate, raw_rate, extra_cpu = await compare(ours, baseline, count, concurrency=concurrency)
+            print(row(label, ours_rate, raw_rate, 0.8, extra_cpu))
 
         before = rss_mb()
         for _ in range(100_000):

@@ -134,12 +134,17 @@ class SQLiteAdapter(SQLAdapter):
         return list(await conn.execute_fetchall(query, params))
 
     async def _one(self, query: str, params: Sequence[Any]) -> sqlite3.Row | None:
-        rows = await self._all(query, params)
-        return rows[0] if rows else None
+        rows = await (self._reader or await self._read_conn()).execute_fetchall(query, params)
+        for row in rows:
+            return row
+        return None
 
     async def _one_with_names(self, query: str, params: Sequence[Any]) -> tuple[list[str], sqlite3.Row] | None:
-        row = await self._one(query, params)
-        return None if row is None else (row.keys(), row)
+        # Every validation comes through here: one hop to the reader thread, nothing else.
+        rows = await (self._reader or await self._read_conn()).execute_fetchall(query, params)
+        for row in rows:
+            return row.keys(), row
+        return None
 
     async def _write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> None:
         conn = await self._write_conn()

@@ -145,7 +145,9 @@ def build(session: nox.Session) -> None:
 
 def _wheel(dist: Path, package: str) -> Path:
     name = package.replace("-", "_")
-    version = re.search(r'"(.+)"', (PACKAGES_DIR / package / "src" / name / "_version.py").read_text())
+    version = re.search(
+        r'^__version__ = "([^"]+)"', (PACKAGES_DIR / package / "src" / name / "_version.py").read_text(), re.M
+    )
     assert version is not None
     return dist / f"{name}-{version.group(1)}-py3-none-any.whl"
 

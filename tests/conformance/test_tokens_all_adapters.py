@@ -9,12 +9,8 @@ and each test starts on empty tables.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +20,7 @@ import aiosqlite
 import pytest
 
 from lucia.testing import CONFORMANCE_USER_COLUMNS
-from lucia.testing.services import free_port, require_service, service_url, unique_name
+from lucia.testing.services import require_service, secantus_server, service_url, unique_name
 from lucia_sqlite import SQLiteAdapter
 from lucia_tokens.testing import TokenTests
 
@@ -253,45 +249,13 @@ class TestTokensOnSQLAlchemyMariaDB(TokenTests):
 # -- MongoDB ---------------------------------------------------------------------------
 
 
-def _secantus_url() -> Iterator[str]:
-    """Start SecantusDB in memory on a free loopback port; yield its URL; stop it."""
-    beside = Path(sys.executable).with_name("secantusd-py")
-    launcher = str(beside) if beside.exists() else shutil.which("secantusd-py")
-    if launcher is None:
-        require_service("mongodb", "secantusd-py (PyPI: secantusdb) is not installed")
-    port = free_port()
-    command = [launcher, "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                require_service("mongodb", f"secantusd-py exited with status {process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    require_service("mongodb", "secantusd-py did not listen within 60 s")
-                time.sleep(0.1)
-        yield f"mongodb://127.0.0.1:{port}/?directConnection=true"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @pytest.fixture(scope="module")
 def mongodb_url() -> Iterator[str]:
     """LUCIA_TEST_MONGODB_URL if set, else a SecantusDB server started for this module."""
     pytest.importorskip("lucia_mongodb")
     pymongo = pytest.importorskip("pymongo")
     configured = os.environ.get("LUCIA_TEST_MONGODB_URL")
-    urls = iter([configured]) if configured else _secantus_url()
-    for url in urls:
+    with contextlib.nullcontext(configured) if configured else secantus_server() as url:
         try:
             with pymongo.MongoClient(url, serverSelectionTimeoutMS=10_000) as client:
                 client.admin.command("ping")

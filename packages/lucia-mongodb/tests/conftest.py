@@ -3,61 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pymongo
 import pytest
 
-from lucia.testing.services import free_port, require_service, unique_name
+from lucia.testing.services import require_service, secantus_server, unique_name
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def _secantus() -> str:
-    """The secantusd-py launcher of this environment (installed with the test dependencies)."""
-    beside = Path(sys.executable).with_name("secantusd-py")
-    found = str(beside) if beside.exists() else shutil.which("secantusd-py")
-    if found is None:
-        require_service("mongodb", "secantusd-py (PyPI: secantusdb) is not installed")
-    return found
-
-
-def _start(*extra: str) -> tuple[subprocess.Popen[bytes], str]:
-    """Start SecantusDB in memory on a free loopback port; return the process and its URL."""
-    port = free_port()
-    command = [_secantus(), "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:", *extra]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            require_service("mongodb", f"secantusd-py exited with status {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        _stop(process)
-        require_service("mongodb", "secantusd-py did not listen within 60 s")
-    return process, f"mongodb://127.0.0.1:{port}/?directConnection=true"
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def _ping(url: str) -> None:
@@ -76,12 +32,9 @@ def mongodb_url() -> Iterator[str]:
         _ping(configured)
         yield configured
         return
-    process, url = _start()
-    try:
+    with secantus_server() as url:
         _ping(url)
         yield url
-    finally:
-        _stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -90,23 +43,17 @@ def secantus_url(mongodb_url: str) -> Iterator[str]:
     if not os.environ.get("LUCIA_TEST_MONGODB_URL"):
         yield mongodb_url
         return
-    process, url = _start()
-    try:
+    with secantus_server() as url:
         _ping(url)
         yield url
-    finally:
-        _stop(process)
 
 
 @pytest.fixture(scope="session")
 def standalone_mongodb_url() -> Iterator[str]:
     """A SecantusDB server that presents itself as a standalone server (no replica set)."""
-    process, url = _start("--standalone")
-    try:
+    with secantus_server("--standalone") as url:
         _ping(url)
         yield url
-    finally:
-        _stop(process)
 
 
 @pytest.fixture(scope="class")

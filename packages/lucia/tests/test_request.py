@@ -128,3 +128,39 @@ def test_request_headers_are_case_insensitive_and_repeatable() -> None:
     request = LuciaRequest("GET", URL, [("Cookie", "a=1"), ("cookie", "b=2"), ("X", "y")])
     assert request.get_all("COOKIE") == ["a=1", "b=2"]
     assert request.get("x") == "y" and request.get("missing") is None
+
+
+async def test_validate_reads_only_the_session_without_a_join(clock: FakeClock) -> None:
+    """With separate stores, validate() reads the session alone; validate_user() then adds one user read."""
+    from lucia.adapters.memory import MemoryAdapter
+
+    users, sessions = MemoryAdapter(), CountingAdapter(MemoryAdapter())
+    sessions.inner.users = users.users
+    auth = Lucia(adapter={"user": users, "session": sessions}, clock=clock)
+    assert not auth.reads_session_with_user
+    user_id, token = await _signed_in(auth)
+    request = auth.handle_request(
+        LuciaRequest("GET", URL, {"cookie": f"auth_session={token}"}), set_cookie=lambda c: None
+    )
+    sessions.calls.clear()
+    session = await request.validate()
+    assert session is not None and sessions.calls == ["get_session"]
+    _, user = await request.validate_user()
+    assert user is not None and user.user_id == user_id
+    assert sessions.calls == ["get_session"]
+    assert (await request.validate_user())[1] is user
+
+
+async def test_set_session_is_what_the_request_validates_to(auth: Lucia, store: CountingAdapter) -> None:
+    """After sign-in sets a session on the request, validate() returns it without a query."""
+    user_id, _ = await _signed_in(auth)
+    request = auth.handle_request(
+        LuciaRequest("POST", URL, {"origin": "http://127.0.0.1:8000"}), set_cookie=lambda c: None
+    )
+    session = await auth.create_session(user_id)
+    request.set_session(session)
+    store.calls.clear()
+    assert await request.validate() is session
+    assert store.calls == []
+    _, user = await request.validate_user()
+    assert user is not None and user.user_id == user_id and store.calls == ["get_user"]

@@ -117,6 +117,11 @@ class Lucia:
         self._idle_ms = int(self.session_expires_in.idle_period.total_seconds() * 1000)
         self._dummy_hash: str | None = None
 
+    @property
+    def reads_session_with_user(self) -> bool:
+        """Whether :meth:`validate_session_user` is one query (the adapter joins session and user)."""
+        return self._joined is not None
+
     def __repr__(self) -> str:
         return f"Lucia(env={self.env!r}, users={self.users!r}, sessions={self.sessions!r})"
 

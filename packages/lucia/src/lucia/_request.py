@@ -46,9 +46,6 @@ class LuciaRequest:
         return values[0] if values else None
 
 
-_UNSET = object()
-
-
 class AuthRequest:
     """Lucia bound to one request: validates its session once and sets cookies.
 
@@ -69,7 +66,9 @@ class AuthRequest:
         self.request = request
         self._set_cookie = set_cookie
         self._allow_bearer = allow_bearer
-        self._result: object = _UNSET
+        self._validated = False
+        self._session: Session | None = None
+        self._user: User | None = None
         self.csrf_error: LuciaError | None = None
 
     def _token(self) -> tuple[str | None, bool]:
@@ -86,33 +85,54 @@ class AuthRequest:
             self.csrf_error = error
             return None, False
 
+    async def _read(self, *, with_user: bool) -> tuple[Session, User | None] | None:
+        """Validate the request's token once: the session, with its user when asked."""
+        token, from_cookie = self._token()
+        if token is None:
+            return None
+        try:
+            if with_user:
+                session, user = await self.auth.validate_session_user(token)
+                found: tuple[Session, User | None] = (session, user)
+            else:
+                found = (await self.auth.validate_session(token), None)
+        except LuciaError as error:
+            if error.code != "AUTH_INVALID_SESSION_ID":
+                raise
+            if from_cookie:
+                self._set_cookie(self.auth.create_session_cookie(None))
+            return None
+        if found[0].fresh and from_cookie:
+            self._set_cookie(self.auth.create_session_cookie(found[0]))
+        return found
+
     async def validate_user(self) -> tuple[Session, User] | tuple[None, None]:
         """The request's live session and its user, or ``(None, None)``."""
-        if self._result is not _UNSET:
-            return self._result  # type: ignore[return-value]
-        result: tuple[Session, User] | tuple[None, None] = (None, None)
-        token, from_cookie = self._token()
-        if token is not None:
-            try:
-                session, user = await self.auth.validate_session_user(token)
-            except LuciaError as error:
-                if error.code != "AUTH_INVALID_SESSION_ID":
-                    raise
-                if from_cookie:
-                    self._set_cookie(self.auth.create_session_cookie(None))
-            else:
-                if session.fresh and from_cookie:
-                    self._set_cookie(self.auth.create_session_cookie(session))
-                result = (session, user)
-        self._result = result
-        return result
+        if not self._validated:
+            found = await self._read(with_user=True)
+            self._session, self._user = found if found is not None else (None, None)
+            self._validated = True
+        if self._session is None:
+            return None, None
+        if self._user is None:  # validate() ran first, without the user
+            self._user = await self.auth.get_user(self._session.user_id)
+        return self._session, self._user
 
     async def validate(self) -> Session | None:
-        """The request's live session, or ``None``. Renews an idle session and sets its cookie."""
-        session, _ = await self.validate_user()
-        return session
+        """The request's live session, or ``None``. Renews an idle session and sets its cookie.
+
+        Where the adapter reads a session with its user in one query, the user comes along
+        for free (a later :meth:`validate_user` costs nothing); elsewhere only the session
+        is read.
+        """
+        if not self._validated:
+            found = await self._read(with_user=self.auth.reads_session_with_user)
+            self._session, self._user = found if found is not None else (None, None)
+            self._validated = True
+        return self._session
 
     def set_session(self, session: Session | None) -> None:
         """Set (or with ``None`` clear) the session cookie and the cached result."""
         self._set_cookie(self.auth.create_session_cookie(session))
-        self._result = _UNSET if session is not None else (None, None)
+        # The request now carries this session (its user is read if asked for).
+        self._validated, self._session, self._user = True, session, None

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lucia import Lucia, SessionCookieOptions
-from lucia._cookies import MAX_COOKIE_MAX_AGE, read_cookie
 from lucia._crypto import TOKEN_PATTERN, generate_token
 from lucia.adapters.memory import MemoryAdapter
+from lucia.cookies import MAX_COOKIE_MAX_AGE, read_cookie
 from lucia.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -50,7 +50,8 @@ def test_c1_max_age_is_capped_at_400_days_and_options_apply(clock: FakeClock) ->
         session_expires_in=SessionExpiresIn(active_period=timedelta(days=300), idle_period=timedelta(days=300)),
         session_cookie=SessionCookieOptions(name="sid", same_site="strict", domain="example.com"),
     )
-    session = auth._session(auth._new_session_row("u")[1], generate_token(), "active", fresh=True)
+    row = auth._policy.new_row("id", "u", int(clock() * 1000), persistent=True, expires_in=None, attributes={})
+    session = auth._policy.session(row, generate_token(), "active", fresh=True)
     header = auth.create_session_cookie(session).serialize()
     assert f"Max-Age={MAX_COOKIE_MAX_AGE}" in header
     assert header.startswith("sid=") and "SameSite=Strict" in header and "Domain=example.com" in header

@@ -33,13 +33,50 @@ def test_error_codes_are_stable_and_errors_pickle() -> None:
         "AUTH_INVALID_REQUEST",
         "AUTH_DUPLICATE_SESSION_ID",
         "AUTH_NOT_AUTHENTICATED",
+        "AUTH_TOO_MANY_REQUESTS",
+        "AUTH_STORAGE_UNAVAILABLE",
+        "AUTH_STORAGE_TIMEOUT",
         "AUTH_INVALID_INPUT",
     } == ERROR_CODES
     error = pickle.loads(pickle.dumps(LuciaError("AUTH_INVALID_INPUT", "why")))
     assert (error.code, error.detail, str(error)) == ("AUTH_INVALID_INPUT", "why", "AUTH_INVALID_INPUT: why")
-    assert repr(error) == "LuciaError('AUTH_INVALID_INPUT', 'why')"
+    assert repr(error) == "InvalidInputError('AUTH_INVALID_INPUT', 'why')"
     with pytest.raises(ValueError):
         LuciaError("AUTH_TYPO")  # type: ignore[arg-type]
+
+
+def test_each_code_raises_its_own_class_under_the_root() -> None:
+    """``LuciaError(code)`` builds the typed subclass; callers catch types, codes stay stable."""
+    from lucia import (
+        InvalidCredentialsError,
+        InvalidInputError,
+        InvalidKeyError,
+        InvalidPasswordError,
+        InvalidSessionError,
+        StorageError,
+        StorageTimeoutError,
+        TooManyRequestsError,
+    )
+
+    expected = {
+        "AUTH_INVALID_SESSION_ID": InvalidSessionError,
+        "AUTH_INVALID_KEY_ID": InvalidKeyError,
+        "AUTH_INVALID_PASSWORD": InvalidPasswordError,
+        "AUTH_INVALID_INPUT": InvalidInputError,
+        "AUTH_TOO_MANY_REQUESTS": TooManyRequestsError,
+        "AUTH_STORAGE_TIMEOUT": StorageTimeoutError,
+    }
+    for code, cls in expected.items():
+        error = LuciaError(code)
+        assert type(error) is cls and error.code == code and isinstance(error, LuciaError)
+    assert issubclass(InvalidKeyError, InvalidCredentialsError) and issubclass(
+        InvalidPasswordError, InvalidCredentialsError
+    )
+    assert issubclass(InvalidInputError, ValueError) and issubclass(StorageTimeoutError, StorageError)
+    throttled = pickle.loads(pickle.dumps(TooManyRequestsError(retry_after=2.5)))
+    assert throttled.retry_after == 2.5 and throttled.code == "AUTH_TOO_MANY_REQUESTS"
+    for bad in (float("inf"), float("nan"), -3.0):
+        assert TooManyRequestsError(retry_after=bad).retry_after == 0.0
 
 
 def test_constructor_refuses_bad_configuration() -> None:
@@ -124,7 +161,9 @@ async def test_d3_bad_attributes_are_refused_before_any_query(
     assert store.calls == []
 
 
-@pytest.mark.parametrize("token", ["", "short", "A" * 40, "a" * 39, "a" * 41, "é" * 40, "a" * 39 + "\x00", None, 7])
+@pytest.mark.parametrize(
+    "token", ["", "short", "-" * 40, "A" * 41, "a" * 39, "a" * 41, "é" * 40, "a" * 39 + "\x00", None, 7]
+)
 async def test_s5_malformed_tokens_are_refused_without_a_query(auth: Lucia, store: CountingAdapter, token: Any) -> None:
     """A token of the wrong length or alphabet raises AUTH_INVALID_SESSION_ID before any query."""
     for call in (
@@ -141,10 +180,10 @@ async def test_s5_malformed_tokens_are_refused_without_a_query(auth: Lucia, stor
 
 
 async def test_lucia_js_session_ids_stay_valid_without_hashing(memory: MemoryAdapter, clock: FakeClock) -> None:
-    """With ``hash_session_ids=False`` a Lucia-JS 1.x id (40 lowercase alphanumerics) validates."""
+    """With ``hash_session_ids=False`` a Lucia-JS 1.x id (40 mixed-case alphanumerics) validates."""
     auth = Lucia(adapter=memory, clock=clock, hash_session_ids=False)
     user = await auth.create_user(primary_key=None, attributes={})
-    js_id = "abcdefghijklmnopqrstuvwxyz0123456789abcd"
+    js_id = "aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789AbCd"
     now = int(clock() * 1000)
     await memory.set_session(SessionRow(js_id, user.user_id, now + 1000, now + 2000))
     assert (await auth.validate_session(js_id)).session_id == js_id
@@ -163,6 +202,9 @@ async def test_s3_expiry_is_decided_on_the_server_clock(auth: Lucia, clock: Fake
     assert idle_pair[0].state == "idle"
     renewed = await auth.renew_session(token)
     assert renewed.fresh and renewed.state == "active"
+    with pytest.raises(LuciaError):  # a replaced token is never renewed twice
+        await auth.renew_session(token)
+    clock.advance(auth.renewal_grace + timedelta(seconds=1))
     with pytest.raises(LuciaError):
         await auth.get_session(token)
     clock.advance(timedelta(days=15, seconds=1))

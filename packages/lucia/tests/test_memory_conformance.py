@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 
 import pytest
 
 from lucia.adapters.memory import MemoryAdapter
-from lucia.testing import AdapterTests
+from lucia.testing import AdapterTests, PasskeyStoreTests, ThrottleStoreTests
+from lucia.testing._throttle_suite import StoreRecipe
+from lucia.throttle import MemoryThrottleStore
 
 
-class TestMemoryAdapter(AdapterTests):
+def dump_memory(adapter: MemoryAdapter) -> str:
+    """Every stored value, unmasked (reprs mask secrets; a dump must not)."""
+    tables = (adapter.users, adapter.keys, adapter.sessions, adapter.passkeys, adapter.challenges)
+    return repr([dataclasses.astuple(row) for table in tables for row in table.values()])
+
+
+class TestMemoryAdapter(AdapterTests, PasskeyStoreTests):
     @pytest.fixture
     def adapter(self) -> MemoryAdapter:
         return MemoryAdapter()
@@ -18,6 +27,18 @@ class TestMemoryAdapter(AdapterTests):
     @pytest.fixture
     def raw_dump(self, adapter: MemoryAdapter) -> Callable[[], Awaitable[str]]:
         async def dump() -> str:
-            return repr((adapter.users, adapter.keys, adapter.sessions))
+            return dump_memory(adapter)
 
         return dump
+
+
+class TestMemoryThrottleStore(ThrottleStoreTests):
+    capabilities = frozenset()  # one process only, by design
+
+    @pytest.fixture
+    def throttle_store(self) -> MemoryThrottleStore:
+        return MemoryThrottleStore()
+
+    @pytest.fixture
+    def throttle_store_recipe(self) -> StoreRecipe:
+        raise AssertionError("not used: the store declares no shared_across_processes capability")

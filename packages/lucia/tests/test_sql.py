@@ -9,6 +9,7 @@ import pytest
 
 from lucia import LuciaError
 from lucia.__main__ import main
+from lucia.adapters import Violation, constraint_error
 from lucia.adapters.sql import (
     MARIADB,
     MYSQL,
@@ -16,8 +17,6 @@ from lucia.adapters.sql import (
     SQLITE,
     SQLStatements,
     TableNames,
-    Violation,
-    constraint_error,
     dialect_named,
 )
 
@@ -35,9 +34,12 @@ def test_schema_has_three_tables_foreign_keys_and_user_id_indexes(dialect: objec
     ddl = "\n".join(SQLStatements(dialect, TableNames()).schema({"username": "string"}))  # type: ignore[arg-type]
     for table in ("auth_user", "auth_session", "auth_key"):
         assert f"CREATE TABLE IF NOT EXISTS {dialect.q(table)}" in ddl  # type: ignore[attr-defined]
-    assert ddl.count("FOREIGN KEY (user_id)") == 2
+    assert ddl.count("FOREIGN KEY (user_id)") == 3  # sessions, keys and passkeys
     assert "auth_session_user_id_idx" in ddl and "auth_key_user_id_idx" in ddl
+    assert "auth_session_previous_id_idx" in ddl and "ON DELETE CASCADE" in ddl
     assert "active_expires" in ddl and "hashed_password" in ddl and "primary_key" in ddl
+    for table in ("auth_throttle", "auth_throttle_event", "auth_passkey", "auth_passkey_challenge"):
+        assert f"CREATE TABLE IF NOT EXISTS {dialect.q(table)}" in ddl  # type: ignore[attr-defined]
 
 
 def test_identifiers_are_checked_not_trusted() -> None:
@@ -58,10 +60,18 @@ def test_statements_and_row_decoding() -> None:
     """Placeholders follow the dialect; rows decode into contract rows."""
     assert SQLStatements(SQLITE).insert_user(["username"]).endswith("VALUES (?, ?)")
     assert SQLStatements(MYSQL).update_user(["a", "b"]) == "UPDATE `auth_user` SET `a` = %s, `b` = %s WHERE id = %s"
-    session, user = SQLStatements.session_and_user_rows(
+    lucia_js = SQLStatements(SQLITE).for_session_columns(["id", "user_id", "active_expires", "idle_expires"])
+    session, user = lucia_js.session_and_user_rows(
         ["id", "user_id", "active_expires", "idle_expires", "id", "username"], ("s", "u", "1", 2, "u", "ada")
     )
     assert (session.active_expires, user.id, dict(user.attributes)) == (1, "u", {"username": "ada"})
+    assert not lucia_js.has_grace and "previous_id" not in lucia_js.delete_session
+    full = SQLStatements(SQLITE).for_session_columns(
+        ["ID", "user_id", "active_expires", "idle_expires", "device", "previous_id", "previous_expires"]
+    )
+    assert full.has_grace and full.attribute_columns == ("device",)
+    row = full.session_row(("s", "u", 1, 2, "prev", 3, "phone"))
+    assert (row.previous_id, row.previous_expires, dict(row.attributes)) == ("prev", 3, {"device": "phone"})
     assert SQLStatements.key_row(("k", "u", 1, None, None)).primary_key is True
 
 
@@ -79,7 +89,12 @@ def test_cli_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
     """``python -m lucia schema <dialect>`` prints runnable DDL; bad input exits 2."""
     assert main(["schema", "sqlite", "--user-column", "username:string"]) == 0
     out = capsys.readouterr().out
-    assert '"username" TEXT' in out and out.count(";") == 5
+    assert '"username" TEXT' in out and out.count("CREATE TABLE") == 7
+    assert main(["schema", "sqlite", "--session-column", "device:string"]) == 0
+    assert '"device" TEXT' in capsys.readouterr().out
+    assert main(["schema", "postgresql", "--upgrade"]) == 0
+    upgrade = capsys.readouterr().out
+    assert upgrade.count("ALTER TABLE") == 7 and "CREATE INDEX" in upgrade
     assert main(["schema", "oracle"]) == 2
     assert main(["schema", "mysql", "--user-column", "nocolon"]) == 2
     result = subprocess.run(
@@ -98,7 +113,15 @@ def test_cli_ddl_runs_on_sqlite() -> None:
     conn = sqlite3.connect(":memory:")
     conn.executescript(result.stdout)
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"auth_user", "auth_session", "auth_key"}
+    assert tables == {
+        "auth_user",
+        "auth_session",
+        "auth_key",
+        "auth_throttle",
+        "auth_throttle_event",
+        "auth_passkey",
+        "auth_passkey_challenge",
+    }
 
 
 def test_insert_user_with_key_needs_a_writable_cte() -> None:

@@ -228,7 +228,7 @@ def test_request_helpers_run_without_the_loop(sync: SyncLucia) -> None:
         sync.parse_request_headers(request)
     assert raised.value.code == "AUTH_INVALID_REQUEST"
     auth_request = sync.handle_request(request, set_cookie=lambda cookie: None)
-    assert auth_request.request is request
+    assert auth_request.credentials.csrf_trusted is False
     assert auth_request.validate_user() == (None, None)
     assert auth_request.csrf_error is not None and auth_request.csrf_error.code == "AUTH_INVALID_REQUEST"
     assert sync.create_session_cookie(None).value == ""

@@ -3,31 +3,32 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from os import PathLike
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import aiosqlite
 import anyio
 
-from lucia.adapters import KeyRow, UserRow
-from lucia.adapters.sql import (
-    SQLITE,
-    SQLAdapter,
-    SQLStatements,
-    TableNames,
-    TableRole,
-    Violation,
-    constraint_error,
-    key_params,
-)
+from lucia import StorageTimeoutError, StorageUnavailableError
+from lucia.adapters import TableRole, constraint_error
+from lucia.adapters.sql import SQLITE, SQLAdapter, SQLStatements, TableNames
 
 __all__ = ["SQLiteAdapter"]
 
 
 class SQLiteAdapter(SQLAdapter):
     """Users, keys and sessions in SQLite.
+
+    ::
+
+        adapter = SQLiteAdapter("app.db")
+        await adapter.create_schema(user_columns={"username": "string"})
+        auth = Lucia(adapter=adapter)
+        ...
+        await adapter.close()
 
     Given a path, the adapter opens two connections on first use: one for reads and
     one for writes, in WAL mode, so reads never wait behind a write transaction. Given
@@ -36,14 +37,17 @@ class SQLiteAdapter(SQLAdapter):
     (``aiosqlite.connect(path, isolation_level=None)``); the adapter turns foreign keys
     on and sets ``row_factory = sqlite3.Row`` (rows still index like tuples).
 
-    Every write, and every multi-statement transaction (``set_user``), runs under one
-    lock, so concurrent tasks never share a transaction by accident.
+    Every write, and every multi-statement transaction, runs under one lock, so
+    concurrent tasks never share a transaction by accident. A transaction is
+    cancellation-safe: its ``BEGIN``, ``COMMIT`` and ``ROLLBACK`` run shielded, so a
+    caller's timeout never leaves the connection inside an open transaction.
 
     Args:
         database: A file path, ``":memory:"``, or an open aiosqlite connection (you keep
             ownership: :meth:`close` does not close it).
-        tables: Table names (default ``auth_user``, ``auth_session``, ``auth_key``).
-        busy_timeout_ms: How long a write waits for another process's lock.
+        tables: Table names (default ``auth_user``, ``auth_session``, ``auth_key``, ...).
+        busy_timeout_ms: How long a write waits for another process's lock before
+            failing with :class:`lucia.StorageTimeoutError`.
     """
 
     def __init__(
@@ -53,6 +57,8 @@ class SQLiteAdapter(SQLAdapter):
         tables: TableNames | None = None,
         busy_timeout_ms: int = 5000,
     ) -> None:
+        if isinstance(busy_timeout_ms, bool) or not isinstance(busy_timeout_ms, int) or busy_timeout_ms <= 0:
+            raise ValueError("busy_timeout_ms must be a positive integer")
         self._database = database
         self._sql = SQLStatements(SQLITE, tables)
         self._busy_timeout_ms = busy_timeout_ms
@@ -88,18 +94,21 @@ class SQLiteAdapter(SQLAdapter):
         async with self._connect_lock:
             if self._writer is not None:
                 return
-            database = self._database
-            if isinstance(database, aiosqlite.Connection):
-                await self._configure(database)
-                self._reader = self._writer = database
-            elif str(database) == ":memory:" or str(database).startswith("file::memory:"):
-                self._reader = self._writer = await self._open(database)
-            else:
-                writer = await self._open(database)
-                await writer.execute("PRAGMA journal_mode = WAL")
-                await writer.execute("PRAGMA synchronous = NORMAL")
-                self._reader = await self._open(database)
-                self._writer = writer
+            try:
+                database = self._database
+                if isinstance(database, aiosqlite.Connection):
+                    await self._configure(database)
+                    self._reader = self._writer = database
+                elif str(database) == ":memory:" or str(database).startswith("file::memory:"):
+                    self._reader = self._writer = await self._open(database)
+                else:
+                    writer = await self._open(database)
+                    await writer.execute("PRAGMA journal_mode = WAL")
+                    await writer.execute("PRAGMA synchronous = NORMAL")
+                    self._reader = await self._open(database)
+                    self._writer = writer
+            except sqlite3.Error as exc:
+                _raise_storage_error(exc)
 
     async def close(self) -> None:
         """Close the connections the adapter opened."""
@@ -129,85 +138,140 @@ class SQLiteAdapter(SQLAdapter):
         assert self._writer is not None
         return self._writer
 
+    # -- driver calls ----------------------------------------------------------------
+
     async def _all(self, query: str, params: Sequence[Any]) -> list[sqlite3.Row]:
-        conn = await self._read_conn()
-        return list(await conn.execute_fetchall(query, params))
+        conn = self._reader or await self._read_conn()
+        return await _fetch(conn, query, params)
 
     async def _one(self, query: str, params: Sequence[Any]) -> sqlite3.Row | None:
-        rows = await (self._reader or await self._read_conn()).execute_fetchall(query, params)
-        for row in rows:
+        for row in await _fetch(self._reader or await self._read_conn(), query, params):
             return row
+        return None
+
+    async def _write_one(self, query: str, params: Sequence[Any]) -> sqlite3.Row | None:
+        conn = self._writer or await self._write_conn()
+        async with self._write_lock:
+            for row in await _fetch(conn, query, params):
+                return row
         return None
 
     async def _one_with_names(self, query: str, params: Sequence[Any]) -> tuple[list[str], sqlite3.Row] | None:
         # Every validation comes through here: one hop to the reader thread, nothing else.
-        rows = await (self._reader or await self._read_conn()).execute_fetchall(query, params)
-        for row in rows:
+        for row in await _fetch(self._reader or await self._read_conn(), query, params):
             return row.keys(), row
         return None
 
-    async def _write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> None:
-        conn = await self._write_conn()
+    async def _write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> int:
+        conn = self._writer or await self._write_conn()
         async with self._write_lock:
+            return await _run(conn, query, params, table)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[_Transaction]:
+        conn = self._writer or await self._write_conn()
+        async with self._write_lock:
+            # Shielded: once BEGIN is sent it runs, cancelled or not, so we must know the
+            # outcome and end the transaction, or every later write would join it.
+            with anyio.CancelScope(shield=True):
+                try:
+                    await conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    _raise_storage_error(exc)
             try:
-                await conn.execute(query, params)
-            except sqlite3.IntegrityError as exc:
-                raise self._translate(exc, table) from exc
+                yield _Transaction(conn)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await conn.execute("ROLLBACK")
+                raise
+            with anyio.CancelScope(shield=True):
+                try:
+                    await conn.execute("COMMIT")
+                except BaseException:
+                    await conn.execute("ROLLBACK")
+                    raise
 
-    def _translate(self, exc: sqlite3.IntegrityError, table: TableRole | None) -> Exception:
-        message = str(exc)
-        if message.startswith("FOREIGN KEY constraint failed"):
-            violation = Violation.FOREIGN_KEY
-        elif table is not None and message == f"UNIQUE constraint failed: {self._bare(table)}.id":
-            violation = Violation.PRIMARY_KEY
-        else:
-            violation = Violation.OTHER
-        error = None if table is None else constraint_error(table, violation)
-        return exc if error is None else error
+    async def _column_names(self, query: str) -> list[str] | None:
+        conn = self._reader or await self._read_conn()
+        try:
+            cursor = await conn.execute(query)
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None
+            _raise_storage_error(exc)
+        try:
+            return [column[0] for column in cursor.description]
+        finally:
+            await cursor.close()
 
-    def _bare(self, table: TableRole) -> str:
-        return str(getattr(self._sql.tables, table)).rsplit(".", 1)[-1]
-
-    async def create_schema(self, *, user_columns: Mapping[str, str] | None = None) -> None:
-        """Create the three tables and their indexes if they do not exist.
+    async def create_schema(
+        self, *, user_columns: Mapping[str, str] | None = None, session_columns: Mapping[str, str] | None = None
+    ) -> None:
+        """Create every table and index that does not exist; never alter an existing table.
 
         Args:
             user_columns: Extra user columns, name to type (``{"username": "string"}``).
+            session_columns: Extra session columns, name to type (``{"ip_address": "string"}``).
+
+        Raises:
+            ConfigurationError: An existing table lacks a requested column (the message
+                gives the ``ALTER TABLE`` to run).
         """
         conn = await self._write_conn()
         async with self._write_lock:
-            for statement in self._sql.schema(user_columns):
+            for statement in self._sql.schema(user_columns, session_columns):
                 await conn.execute(statement)
+        await self._check_created_schema(user_columns, session_columns)
 
-    # -- users -----------------------------------------------------------------------
 
-    async def set_user(self, user: UserRow, key: KeyRow | None) -> None:
-        """Insert a user and its primary key in one transaction."""
-        columns = list(user.attributes)
-        conn = await self._write_conn()
-        async with self._write_lock:
-            await conn.execute("BEGIN IMMEDIATE")
-            table: TableRole = "user"
-            try:
-                await conn.execute(self._sql.insert_user(columns), (user.id, *user.attributes.values()))
-                if key is not None:
-                    table = "key"
-                    await conn.execute(self._sql.insert_key, key_params(key))
-            except BaseException as exc:
-                await conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.IntegrityError):
-                    raise self._translate(exc, table) from exc
-                raise
-            await conn.execute("COMMIT")
+class _Transaction:
+    """Statements inside :meth:`SQLiteAdapter._transaction`."""
 
-    # -- keys ------------------------------------------------------------------------
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
 
-    async def use_single_use_key(self, key_id: str) -> KeyRow | None:
-        """Delete and return a single-use key in one ``DELETE ... RETURNING`` statement.
+    async def one(self, query: str, params: Sequence[Any]) -> sqlite3.Row | None:
+        for row in await _fetch(self._conn, query, params):
+            return row
+        return None
 
-        On the write connection, under the write lock, like every other write.
-        """
-        conn = await self._write_conn()
-        async with self._write_lock:
-            rows = list(await conn.execute_fetchall(self._sql.use_single_use_key, (key_id,)))
-        return self._sql.key_row(rows[0]) if rows else None
+    async def all(self, query: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+        return list(await _fetch(self._conn, query, params))
+
+    async def write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> int:
+        return await _run(self._conn, query, params, table)
+
+
+async def _fetch(conn: aiosqlite.Connection, query: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+    try:
+        return list(await conn.execute_fetchall(query, params))
+    except sqlite3.OperationalError as exc:
+        _raise_storage_error(exc)
+
+
+async def _run(conn: aiosqlite.Connection, query: str, params: Sequence[Any], table: TableRole | None) -> int:
+    try:
+        cursor = await conn.execute(query, params)
+    except sqlite3.IntegrityError as exc:
+        error = None if table is None else constraint_error(table, SQLITE.violation(exc))
+        if error is None:
+            raise
+        raise error from exc
+    except sqlite3.OperationalError as exc:
+        _raise_storage_error(exc)
+    count = cursor.rowcount
+    await cursor.close()
+    return count
+
+
+def _raise_storage_error(exc: sqlite3.Error) -> NoReturn:
+    """A locked database is a timeout; a file that cannot be opened or read is unavailable.
+
+    A schema or programming error (no such table or column, a syntax error) propagates as it is.
+    """
+    message = str(exc).lower()
+    if "locked" in message or "busy" in message:
+        raise StorageTimeoutError(None, "the SQLite database stayed locked by another connection") from exc
+    if "no such" in message or "syntax" in message or "has no column" in message:
+        raise exc
+    raise StorageUnavailableError(None, "the SQLite database could not be used") from exc

@@ -1,4 +1,12 @@
-"""``python -m lucia schema <dialect>``: print the DDL of Lucia's tables."""
+"""``python -m lucia schema <dialect>``: print the DDL of Lucia's tables.
+
+``python -m lucia schema <dialect> --upgrade``: print the ``ALTER TABLE`` statements that
+give an existing session table (an earlier version's, or Lucia-JS 1.x's) the session
+policy columns.
+
+``python -m lucia migrate hash-session-ids --url URL [--apply]``: hash stored session ids
+(see :mod:`lucia._migrate`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from lucia._errors import LuciaError
+from lucia._migrate import add_migrate_command, run_migrate_command
 from lucia.adapters.sql import SQLStatements, TableNames, dialect_named
 
 
@@ -26,14 +35,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="NAME:TYPE",
         help="an extra user column, e.g. username:string (repeatable)",
     )
+    schema.add_argument(
+        "--session-column",
+        action="append",
+        default=[],
+        metavar="NAME:TYPE",
+        help="an extra session column (a session attribute), e.g. ip_address:string (repeatable)",
+    )
+    schema.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="print only the ALTER TABLE statements adding the session policy columns to an existing "
+        "four-column (Lucia-JS 1.x or earlier) session table",
+    )
+    add_migrate_command(commands)
     args = parser.parse_args(argv)
+    if args.command == "migrate":
+        return run_migrate_command(args)
     try:
-        columns = dict(_split_column(c) for c in args.user_column)
+        user_columns = dict(_split_column(c, "--user-column") for c in args.user_column)
+        session_columns = dict(_split_column(c, "--session-column") for c in args.session_column)
         statements = SQLStatements(
             dialect_named(args.dialect),
             TableNames(user=args.user_table, session=args.session_table, key=args.key_table),
         )
-        ddl = statements.schema(columns)
+        if args.upgrade:
+            ddl = statements.session_upgrade(("id", "user_id", "active_expires", "idle_expires"))
+        else:
+            ddl = statements.schema(user_columns, session_columns)
     except LuciaError as error:
         print(f"error: {error.detail}", file=sys.stderr)
         return 2
@@ -41,10 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _split_column(text: str) -> tuple[str, str]:
+def _split_column(text: str, option: str) -> tuple[str, str]:
     name, sep, type_ = text.partition(":")
     if not sep:
-        raise LuciaError("AUTH_INVALID_INPUT", f"--user-column takes NAME:TYPE, not {text!r}")
+        raise LuciaError("AUTH_INVALID_INPUT", f"{option} takes NAME:TYPE, not {text!r}")
     return name, type_
 
 

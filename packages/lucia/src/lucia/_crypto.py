@@ -16,10 +16,11 @@ __all__ = [
     "hash_token",
 ]
 
-#: The shape of a session token: 40 characters of ``[a-z0-9]``. Ours are base32 of
-#: 25 random bytes (200 bits, every symbol equally likely); a Lucia-JS 1.x session id
-#: (40 lowercase alphanumerics) has the same shape, so a shared database keeps working.
-TOKEN_PATTERN = re.compile(r"[a-z0-9]{40}")
+#: The shape of a session token: 40 characters of ``[A-Za-z0-9]``, what Lucia-JS 1.x
+#: issues as session ids, so a shared database keeps working in both directions. Ours
+#: are lowercase base32 of 25 random bytes (200 bits, every symbol equally likely), a
+#: subset of that shape. Anything else is refused before any query (S5).
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9]{40}")
 
 
 def generate_token() -> str:

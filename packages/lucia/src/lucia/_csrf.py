@@ -1,10 +1,12 @@
 """The CSRF rule for unsafe requests (SECURITY C3). Pure logic, no I/O.
 
-An unsafe request (any method but GET, HEAD, OPTIONS) is trusted when it is not
-marked ``Sec-Fetch-Site: cross-site`` and either its ``Origin`` is trusted (the
-request's own origin, a configured origin, or an allowed subdomain of the request's
-host with the same scheme and port) or, with no ``Origin``, ``Sec-Fetch-Site`` says
-``same-origin`` (or ``same-site`` where configured). With neither header it is refused.
+An unsafe request (any method but GET, HEAD, OPTIONS) is trusted when its ``Origin``
+is one of the configured ``allowed_origins`` (exact scheme, host and port, whatever
+``Sec-Fetch-Site`` says: a partner site is cross-site by definition, H8); or when it is
+not marked ``Sec-Fetch-Site: cross-site`` and either its ``Origin`` is the request's own
+origin or an allowed subdomain of the request's host with the same scheme and port, or,
+with no ``Origin``, ``Sec-Fetch-Site`` says ``same-origin`` (or ``same-site`` where
+configured). With neither header it is refused.
 """
 
 from __future__ import annotations
@@ -29,8 +31,18 @@ def parse_origin(value: str, *, allow_path: bool = False) -> Origin | None:
 
     Hosts are lowercased and IDNA-encoded, so ``https://BÜCHER.example`` and
     ``https://xn--bcher-kva.example`` are the same origin. ``null`` is not an origin.
+    With ``allow_path`` (the request's own URL), the path, query and fragment are the
+    request's business and are not judged (H15): only scheme, host and port count.
     """
-    if not value or len(value) > 2048 or any(c in value for c in "\x00\r\n\t \\"):
+    if not value or len(value) > 8192:
+        return None
+    if allow_path:
+        scheme, sep, rest = value.partition("://")
+        if not sep:
+            return None
+        end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+        value = f"{scheme}://{rest[:end]}"
+    if len(value) > 2048 or any(c in value for c in "\x00\r\n\t \\"):
         return None
     try:
         parts = urlsplit(value)
@@ -82,19 +94,21 @@ class CsrfPolicy:
         """Whether a request may act on the session its cookie names."""
         if not self.enabled or method.upper() in SAFE_METHODS:
             return True
+        parsed = parse_origin(origin.strip()) if origin is not None else None
+        if parsed is not None and parsed in self.allowed_origins:
+            return True
         site = sec_fetch_site.strip().lower() if sec_fetch_site is not None else None
         if site == "cross-site":
             return False
         if origin is not None:
-            return self._is_trusted_origin(origin.strip(), url)
+            return parsed is not None and self._is_own_or_subdomain(parsed, url)
         return site == "same-origin" or (site == "same-site" and self.allow_same_site)
 
-    def _is_trusted_origin(self, origin_header: str, url: str) -> bool:
-        origin = parse_origin(origin_header)
+    def _is_own_or_subdomain(self, origin: Origin, url: str) -> bool:
         own = parse_origin(url, allow_path=True)
-        if origin is None or own is None:
+        if own is None:
             return False
-        if origin == own or origin in self.allowed_origins:
+        if origin == own:
             return True
         scheme, host, port = origin
         if (scheme, port) != (own[0], own[2]) or not host.endswith("." + own[1]):

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from lucia.redaction import SECRET, redacted
+
 __all__ = ["Key", "KeyType", "Session", "SessionState", "User"]
 
 SessionState = Literal["active", "idle"]
@@ -21,32 +23,40 @@ class User:
     attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
+@redacted
 @dataclass(frozen=True, slots=True)
 class Session:
     """A live session.
 
-    ``token`` is the secret the cookie carries; it is ``None`` when the session was
-    read back from storage (only its hash is stored). ``session_id`` is what the
-    database stores. ``fresh`` is true when the session was just created or renewed,
-    which is the signal to set a new cookie.
+    Attributes:
+        session_id: What the database stores (SHA-256 of the token, or the token itself
+            with ``hash_session_ids=False``). Pass it to :meth:`lucia.Lucia.invalidate_session`.
+        token: The secret the cookie carries; ``None`` when the session was read back
+            from storage (only its hash is stored). Never printed.
+        user_id: The user the session belongs to.
+        active_period_expires_at: Until then the session is *active*.
+        idle_period_expires_at: Until then the session is *idle* (and renewed when used);
+            afterwards it is dead.
+        state: ``"active"`` or ``"idle"``.
+        fresh: True when the session was just created or renewed: set a new cookie.
+        created_at: When the user signed in (kept across renewals), or ``None`` where the
+            session table has no ``created_at`` column (a Lucia-JS 1.x table).
+        attributes: The session's own stored columns (device, IP address, ...) after
+            ``get_session_attributes``; ``{}`` when there are none.
+        persistent: False for a "remember me: off" session: its cookie has no ``Max-Age``
+            and ends with the browser session.
     """
 
-    session_id: str
-    token: str | None
+    session_id: str = field(metadata=SECRET)
+    token: str | None = field(metadata=SECRET)
     user_id: str
     active_period_expires_at: datetime
     idle_period_expires_at: datetime
     state: SessionState
     fresh: bool
-
-    def __repr__(self) -> str:
-        # The token is a bearer secret: keep it out of logs and tracebacks.
-        token = "'**********'" if self.token is not None else "None"
-        return (
-            f"Session(session_id={self.session_id!r}, token={token}, user_id={self.user_id!r}, "
-            f"state={self.state!r}, fresh={self.fresh!r}, "
-            f"idle_period_expires_at={self.idle_period_expires_at.isoformat()!r})"
-        )
+    created_at: datetime | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    persistent: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,123 +1,80 @@
-"""Password hashing: Argon2id by default, legacy Lucia-JS scrypt hashes verified.
+"""The one owner of password hashing policy inside :class:`lucia.Lucia`.
 
-Policy (SECURITY P1-P3): passwords are NFKC-normalised both when hashed and when
-verified, never truncated; NUL characters are significant; length is bounded before
-hashing (:data:`lucia._validation.MAX_PASSWORD_LENGTH`). Hashing is CPU-bound and runs
-in a worker thread, never on the event loop.
+:class:`Passwords` wraps the configured hasher and decides everything around it: the
+length bound before any hashing (D3), running synchronous hashers in a bounded worker
+pool off the event loop (P1), the one dummy verification that makes an unknown key cost
+what a known one costs (P4), and whether a verified hash is replaced (P3, H7).
 """
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import unicodedata
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, runtime_checkable
+import os
+from collections.abc import Callable
+from typing import Any
 
+import anyio
 import anyio.to_thread
-from argon2 import PasswordHasher as _Argon2
-from argon2 import Type
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from anyio.lowlevel import RunVar
 
-from lucia._crypto import constant_time_equal
+from lucia.passwords import Argon2idHasher, AsyncPasswordHasher, PasswordHasher
+from lucia.validation import check_password
 
-__all__ = ["Argon2idHasher", "PasswordHasher", "call_hasher"]
+__all__ = ["Passwords"]
 
-
-@runtime_checkable
-class PasswordHasher(Protocol):
-    """What ``Lucia(password_hasher=...)`` takes. Methods may be sync or ``async``."""
-
-    def hash(self, password: str) -> str | Awaitable[str]:
-        """Return a self-describing hash string of ``password``."""
-
-    def verify(self, hash: str, password: str) -> bool | Awaitable[bool]:
-        """Whether ``password`` matches ``hash``; ``False`` (never an exception) for a mismatch."""
-
-    def needs_rehash(self, hash: str) -> bool | Awaitable[bool]:
-        """Whether ``hash`` should be replaced by a fresh :meth:`hash` after a successful verify."""
+_LIMITER: RunVar[anyio.CapacityLimiter] = RunVar("lucia_hash_limiter")
+_DUMMY_PASSWORD = "lucia-dummy-password"
 
 
-def _normalize(password: str) -> bytes:
-    return unicodedata.normalize("NFKC", password).encode("utf-8")
+def _limiter() -> anyio.CapacityLimiter:
+    # One limiter per event loop, shared by every Lucia on it. Argon2 and scrypt release
+    # the GIL, so one hash per core runs in parallel; at least two, so that one slow
+    # hash never serialises every sign-in on a small machine.
+    try:
+        return _LIMITER.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
+        _LIMITER.set(limiter)
+        return limiter
 
 
-def _verify_legacy_scrypt(hash: str, password: str) -> bool:
-    """Verify a Lucia-JS scrypt hash: ``s2:<salt>:<hex>`` (r=16) or ``<salt>:<hex>`` (r=8)."""
-    parts = hash.split(":")
-    if len(parts) == 3 and parts[0] == "s2":
-        salt, expected, block_size = parts[1], parts[2], 16
-    elif len(parts) == 2:
-        salt, expected, block_size = parts[0], parts[1], 8
-    else:
-        return False
-    if len(expected) != 128:
-        return False
-    derived = hashlib.scrypt(
-        _normalize(password),
-        salt=salt.encode("utf-8"),
-        n=16384,
-        r=block_size,
-        p=1,
-        dklen=64,
-        maxmem=128 * 1024 * 1024,
-    )
-    return constant_time_equal(derived.hex(), expected.lower())
+class Passwords:
+    """Hashing policy around one hasher (sync hashers run in worker threads).
 
-
-class Argon2idHasher:
-    """The default hasher: Argon2id via argon2-cffi, with OWASP's recommended parameters.
-
-    Defaults: ``memory_cost=19456`` KiB (19 MiB), ``time_cost=2``, ``parallelism=1``,
-    16-byte salt, 32-byte hash, stored as a PHC string (``$argon2id$v=19$m=19456,t=2,p=1$...``).
-    Hashes made with other parameters verify and report :meth:`needs_rehash`, as do
-    legacy Lucia-JS scrypt hashes (``s2:<salt>:<hex>`` and ``<salt>:<hex>``).
-
-    Its methods are synchronous; :class:`lucia.Lucia` runs them in a worker thread.
+    Args:
+        hasher: A :class:`~lucia.passwords.PasswordHasher` or
+            :class:`~lucia.passwords.AsyncPasswordHasher`; Argon2id by default.
     """
 
-    def __init__(self, *, memory_cost: int = 19456, time_cost: int = 2, parallelism: int = 1) -> None:
-        self._hasher = _Argon2(
-            time_cost=time_cost,
-            memory_cost=memory_cost,
-            parallelism=parallelism,
-            hash_len=32,
-            salt_len=16,
-            type=Type.ID,
-        )
+    def __init__(self, hasher: PasswordHasher | AsyncPasswordHasher | None = None) -> None:
+        self.hasher: PasswordHasher | AsyncPasswordHasher = hasher or Argon2idHasher()
+        for method in ("hash", "verify", "needs_rehash"):
+            if not callable(getattr(self.hasher, method, None)):
+                raise TypeError(f"password_hasher must have a {method}() method")
+        self._dummy_hash: str | None = None
 
-    def hash(self, password: str) -> str:
-        """Return the Argon2id PHC string of the NFKC-normalised password."""
-        return self._hasher.hash(_normalize(password))
+    async def _call(self, method: Callable[..., Any], *args: str) -> Any:
+        if inspect.iscoroutinefunction(method):
+            return await method(*args)
+        result = await anyio.to_thread.run_sync(method, *args, limiter=_limiter())
+        return await result if inspect.isawaitable(result) else result
 
-    def verify(self, hash: str, password: str) -> bool:
-        """Whether the NFKC-normalised password matches an Argon2 or legacy scrypt hash."""
-        if hash.startswith("$argon2"):
-            try:
-                return self._hasher.verify(hash, _normalize(password))
-            except (VerifyMismatchError, VerificationError, InvalidHashError):
-                return False
-        return _verify_legacy_scrypt(hash, password)
+    async def hash(self, password: str) -> str:
+        """The hash of a password, after the length and encoding checks."""
+        check_password(password)
+        return str(await self._call(self.hasher.hash, password))
 
-    def needs_rehash(self, hash: str) -> bool:
-        """Whether the hash is legacy scrypt, not Argon2id, or weaker than the current parameters."""
-        if not hash.startswith("$argon2id$"):
-            return True
-        try:
-            return self._hasher.check_needs_rehash(hash)
-        except InvalidHashError:
-            return True
+    async def verify(self, hashed: str | None, password: str) -> bool:
+        """Whether ``password`` matches ``hashed``; ``None`` (no such key) costs one dummy verification."""
+        if hashed is None:
+            if self._dummy_hash is None:
+                self._dummy_hash = str(await self._call(self.hasher.hash, _DUMMY_PASSWORD))
+            await self._call(self.hasher.verify, self._dummy_hash, password)
+            return False
+        return bool(await self._call(self.hasher.verify, hashed, password))
 
-
-async def call_hasher(method: Callable[..., Any], *args: str, limiter: anyio.CapacityLimiter | None = None) -> Any:
-    """Call a hasher method off the event loop: awaited if async, else in a worker thread.
-
-    ``limiter`` bounds how many hashes run at once, so CPU-bound hashing never takes
-    every core from the event loop's thread.
-    """
-    if inspect.iscoroutinefunction(method):
-        return await method(*args)
-    result = await anyio.to_thread.run_sync(method, *args, limiter=limiter)
-    if inspect.isawaitable(result):
-        return await result
-    return result
+    async def upgraded(self, hashed: str, password: str) -> str | None:
+        """A stronger hash of a just-verified password, or ``None`` when ``hashed`` is strong enough."""
+        if not await self._call(self.hasher.needs_rehash, hashed):
+            return None
+        return await self.hash(password)

@@ -21,13 +21,15 @@ from typing import Any, TypeVar
 import anyio
 from anyio.from_thread import BlockingPortal
 
-from lucia._cookies import Cookie
+from lucia._config import SessionExpiresIn
 from lucia._core import Lucia, PrimaryKey
-from lucia._errors import LuciaError
+from lucia._errors import InvalidRequestError
 from lucia._models import Key, Session, User
-from lucia._request import AuthRequest, LuciaRequest
+from lucia._request import AuthRequest, LuciaRequest, RequestCredentials
+from lucia.cookies import Cookie
+from lucia.throttle import Attempt
 
-__all__ = ["SyncAuthRequest", "SyncLucia"]
+__all__ = ["SyncAttempt", "SyncAuthRequest", "SyncLucia"]
 
 T = TypeVar("T")
 
@@ -124,10 +126,10 @@ class SyncLucia:
                 raise RuntimeError("this SyncLucia is closed")
             return self._portal or self._start()
 
-    def call(self, func: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Run ``await func(*args)`` on the loop thread and return its result.
+    def call(self, func: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        """Run ``await func(*args, **kwargs)`` on the loop thread and return its result.
 
-        Use it for adapter methods: ``sync.call(adapter.create_schema)``.
+        Use it for adapter methods: ``sync.call(adapter.create_schema, user_columns={"username": "text"})``.
 
         Raises:
             RuntimeError: When called from the loop thread itself, or after :meth:`close`.
@@ -152,7 +154,7 @@ class SyncLucia:
             done.release()
 
         def schedule() -> None:
-            loop.create_task(_awaited(func, args)).add_done_callback(finished)
+            loop.create_task(_awaited(func, args, kwargs)).add_done_callback(finished)
 
         try:
             loop.call_soon_threadsafe(schedule)
@@ -164,8 +166,18 @@ class SyncLucia:
                 if not self._in_flight:
                     self._lock.notify_all()
 
+    def connect(self) -> None:
+        """See :meth:`lucia.Lucia.connect`: connect the adapters and check the schema, at start-up."""
+        self.call(self.auth.connect)
+
     def close(self) -> None:
-        """Stop the loop thread (waiting for calls in progress). Calling it again does nothing."""
+        """Close the adapters (on the loop that opened them), then stop the loop thread.
+
+        Calls in progress finish first. Calling it again does nothing.
+        """
+        if self._portal is not None and not self._closed and threading.current_thread() is not self._thread:
+            with contextlib.suppress(Exception):  # closing must not fail shutdown
+                self.call(self.auth.close)
         with self._lock:
             portal, thread = self._portal, self._thread
             if thread is threading.current_thread():
@@ -187,11 +199,7 @@ class SyncLucia:
 
     def create_user(self, *, primary_key: PrimaryKey | Mapping[str, Any] | None, attributes: Mapping[str, Any]) -> User:
         """See :meth:`lucia.Lucia.create_user`."""
-
-        async def run() -> User:
-            return await self.auth.create_user(primary_key=primary_key, attributes=attributes)
-
-        return self.call(run)
+        return self.call(self.auth.create_user, primary_key=primary_key, attributes=attributes)
 
     def get_user(self, user_id: str) -> User:
         """See :meth:`lucia.Lucia.get_user`."""
@@ -217,25 +225,28 @@ class SyncLucia:
         expires_in: timedelta | None = None,
     ) -> Key:
         """See :meth:`lucia.Lucia.create_key`."""
+        return self.call(
+            self.auth.create_key,
+            user_id,
+            provider_id=provider_id,
+            provider_user_id=provider_user_id,
+            password=password,
+            expires_in=expires_in,
+        )
 
-        async def run() -> Key:
-            return await self.auth.create_key(
-                user_id,
-                provider_id=provider_id,
-                provider_user_id=provider_user_id,
-                password=password,
-                expires_in=expires_in,
-            )
-
-        return self.call(run)
+    def throttle_attempt(self, subject: str, *, client: str | None = None) -> SyncAttempt:
+        """See :meth:`lucia.Lucia.throttle_attempt`."""
+        return SyncAttempt(self, self.call(self.auth.throttle_attempt, subject, client=client))
 
     def get_key(self, provider_id: str, provider_user_id: str) -> Key:
         """See :meth:`lucia.Lucia.get_key`."""
         return self.call(self.auth.get_key, provider_id, provider_user_id)
 
-    def use_key(self, provider_id: str, provider_user_id: str, password: str | None) -> Key:
+    def use_key(
+        self, provider_id: str, provider_user_id: str, password: str | None, *, client: str | None = None
+    ) -> Key:
         """See :meth:`lucia.Lucia.use_key`."""
-        return self.call(self.auth.use_key, provider_id, provider_user_id, password)
+        return self.call(self.auth.use_key, provider_id, provider_user_id, password, client=client)
 
     def update_key_password(self, provider_id: str, provider_user_id: str, password: str | None) -> Key:
         """See :meth:`lucia.Lucia.update_key_password`."""
@@ -251,9 +262,18 @@ class SyncLucia:
 
     # -- sessions --------------------------------------------------------------------
 
-    def create_session(self, user_id: str) -> Session:
+    def create_session(
+        self,
+        user_id: str,
+        *,
+        attributes: Mapping[str, Any] | None = None,
+        persistent: bool = True,
+        expires_in: SessionExpiresIn | None = None,
+    ) -> Session:
         """See :meth:`lucia.Lucia.create_session`."""
-        return self.call(self.auth.create_session, user_id)
+        return self.call(
+            self.auth.create_session, user_id, attributes=attributes, persistent=persistent, expires_in=expires_in
+        )
 
     def validate_session(self, token: str) -> Session:
         """See :meth:`lucia.Lucia.validate_session`."""
@@ -285,11 +305,7 @@ class SyncLucia:
 
     def invalidate_all_user_sessions(self, user_id: str, *, except_session_id: str | None = None) -> None:
         """See :meth:`lucia.Lucia.invalidate_all_user_sessions`."""
-
-        async def run() -> None:
-            await self.auth.invalidate_all_user_sessions(user_id, except_session_id=except_session_id)
-
-        self.call(run)
+        self.call(self.auth.invalidate_all_user_sessions, user_id, except_session_id=except_session_id)
 
     def delete_dead_user_sessions(self, user_id: str) -> None:
         """See :meth:`lucia.Lucia.delete_dead_user_sessions`."""
@@ -313,17 +329,39 @@ class SyncLucia:
         """See :meth:`lucia.Lucia.parse_request_headers`."""
         return self.auth.parse_request_headers(request)
 
+    def read_request(self, request: LuciaRequest, *, allow_bearer: bool = False) -> RequestCredentials:
+        """See :meth:`lucia.Lucia.read_request`."""
+        return self.auth.read_request(request, allow_bearer=allow_bearer)
+
     def handle_request(
         self, request: LuciaRequest, *, set_cookie: Callable[[Cookie], None], allow_bearer: bool = False
     ) -> SyncAuthRequest:
         """Like :meth:`lucia.Lucia.handle_request`, with synchronous methods."""
-        return SyncAuthRequest(
-            self, self.auth.handle_request(request, set_cookie=set_cookie, allow_bearer=allow_bearer)
-        )
+        return self.bind(self.auth.read_request(request, allow_bearer=allow_bearer), set_cookie)
+
+    def bind(self, credentials: RequestCredentials, set_cookie: Callable[[Cookie], None]) -> SyncAuthRequest:
+        """A :class:`SyncAuthRequest` for a request already read with :meth:`read_request`."""
+        return SyncAuthRequest(self, AuthRequest(self.auth, credentials, set_cookie))
 
 
-async def _awaited(func: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:
-    return await func(*args)
+async def _awaited(func: Callable[..., Awaitable[T]], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    return await func(*args, **kwargs)
+
+
+class SyncAttempt:
+    """:class:`lucia.throttle.Attempt` for synchronous code."""
+
+    def __init__(self, auth: SyncLucia, inner: Attempt) -> None:
+        self._auth = auth
+        self._inner = inner
+
+    def succeeded(self) -> None:
+        """The credentials were right: reset the key."""
+        self._auth.call(self._inner.succeeded)
+
+    def failed(self) -> None:
+        """The credentials were wrong (already counted)."""
+        self._auth.call(self._inner.failed)
 
 
 class SyncAuthRequest:
@@ -338,14 +376,19 @@ class SyncAuthRequest:
         self.inner = inner
 
     @property
-    def request(self) -> LuciaRequest:
-        """The request."""
-        return self.inner.request
+    def credentials(self) -> RequestCredentials:
+        """What the request carries (token source, client address, CSRF verdict)."""
+        return self.inner.credentials
 
     @property
-    def csrf_error(self) -> LuciaError | None:
-        """The CSRF error of an unsafe request whose origin was refused, once validated."""
+    def csrf_error(self) -> InvalidRequestError | None:
+        """The CSRF error of an unsafe request whose origin was refused, else ``None``."""
         return self.inner.csrf_error
+
+    @property
+    def client(self) -> str | None:
+        """The client's address (after the trusted-proxy rules)."""
+        return self.inner.client
 
     def validate_user(self) -> tuple[Session, User] | tuple[None, None]:
         """The request's live session and its user, or ``(None, None)``."""

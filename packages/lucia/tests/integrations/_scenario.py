@@ -193,12 +193,18 @@ def run_scenario(h: Harness) -> None:
     assert refused.status_code == 403
     assert session_cookie(refused) == (None, {})
     assert h.me(token) == user_id
-    # An idle session is renewed on a request: a new cookie; the old token is refused afterwards.
+    # An idle session is renewed on a request: a new cookie. A parallel request with the old
+    # cookie still authenticates during the grace window, without a cookie of its own (S8);
+    # after the window the old token is refused (S3).
     h.clock.advance(ACTIVE_PERIOD + timedelta(minutes=1))
     renewed = h.request("GET", "/me", token=token)
     assert renewed.status_code == 200 and renewed.json()["user_id"] == user_id
     new_token, _ = session_cookie(renewed)
     assert new_token and new_token != token
+    late = h.request("GET", "/me", token=token)
+    assert late.status_code == 200 and late.json()["user_id"] == user_id
+    assert session_cookie(late) == (None, {})
+    h.clock.advance(timedelta(seconds=31))
     assert h.me(token) is None
     assert h.me(new_token) == user_id
     assert h.session_count(user_id) == 1

@@ -12,21 +12,39 @@ process::
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from lucia._errors import LuciaError
-from lucia.adapters import KeyRow, SessionRow, UserRow
+from lucia.adapters import ChallengeRow, KeyRow, PasskeyCredentialRow, SessionRow, UserRow
+from lucia.throttle import MemoryThrottleStore
 
 __all__ = ["MemoryAdapter"]
 
 
 class MemoryAdapter:
-    """Users, keys and sessions in dictionaries. Every method is atomic (no awaits inside)."""
+    """Users, keys, sessions and passkeys in dictionaries.
+
+    Every method is atomic: none awaits inside, so nothing interleaves with it on the
+    event loop.
+    """
 
     def __init__(self) -> None:
         self.users: dict[str, UserRow] = {}
         self.keys: dict[str, KeyRow] = {}
         self.sessions: dict[str, SessionRow] = {}
+        self.passkeys: dict[str, PasskeyCredentialRow] = {}
+        self.challenges: dict[str, ChallengeRow] = {}
+        self._throttle = MemoryThrottleStore()
+
+    def __repr__(self) -> str:
+        return "MemoryAdapter()"
+
+    def throttle_store(self) -> MemoryThrottleStore:
+        """The throttle store that lives with this adapter (one process)."""
+        return self._throttle
+
+    # -- users -----------------------------------------------------------------------
 
     async def get_user(self, user_id: str) -> UserRow | None:
         """Return the user row, or ``None``."""
@@ -49,8 +67,13 @@ class MemoryAdapter:
             self.users[user_id] = UserRow(id=user_id, attributes={**row.attributes, **attributes})
 
     async def delete_user(self, user_id: str) -> None:
-        """Delete a user row."""
+        """Delete a user with its keys, sessions and passkeys."""
+        for table in (self.keys, self.sessions, self.passkeys):
+            for row_id in [r.id for r in table.values() if r.user_id == user_id]:
+                del table[row_id]
         self.users.pop(user_id, None)
+
+    # -- keys ------------------------------------------------------------------------
 
     async def get_key(self, key_id: str) -> KeyRow | None:
         """Return the key row, or ``None``."""
@@ -72,7 +95,7 @@ class MemoryAdapter:
         """Replace the password hash of a key."""
         key = self.keys.get(key_id)
         if key is not None:
-            self.keys[key_id] = KeyRow(key.id, key.user_id, key.primary_key, hashed_password, key.expires)
+            self.keys[key_id] = replace(key, hashed_password=hashed_password)
 
     async def delete_key(self, key_id: str) -> None:
         """Delete a non-primary key."""
@@ -92,39 +115,119 @@ class MemoryAdapter:
             return None
         return self.keys.pop(key_id)
 
+    # -- sessions --------------------------------------------------------------------
+
+    async def session_columns(self) -> frozenset[str] | None:
+        """``None``: every field is stored."""
+        return None
+
+    def _find(self, session_id: str) -> SessionRow | None:
+        found = self.sessions.get(session_id)
+        if found is not None:
+            return found
+        return next((r for r in self.sessions.values() if r.previous_id == session_id), None)
+
     async def get_session(self, session_id: str) -> SessionRow | None:
-        """Return the session row, or ``None``."""
-        return self.sessions.get(session_id)
+        """The session with this id or previous id, or ``None``."""
+        return self._find(session_id)
 
     async def get_sessions_by_user_id(self, user_id: str) -> list[SessionRow]:
         """Every session of a user."""
         return [s for s in self.sessions.values() if s.user_id == user_id]
 
-    async def set_session(self, session: SessionRow) -> None:
-        """Insert a session."""
+    async def set_session(self, session: SessionRow, *, max_per_user: int | None = None) -> None:
+        """Insert a session, then drop the user's oldest ones beyond ``max_per_user``."""
         if session.user_id not in self.users:
             raise LuciaError("AUTH_INVALID_USER_ID")
         if session.id in self.sessions:
             raise LuciaError("AUTH_DUPLICATE_SESSION_ID")
         self.sessions[session.id] = session
+        if max_per_user is not None:
+            mine = sorted(await self.get_sessions_by_user_id(session.user_id), key=lambda r: r.created_at or 0)
+            for old in mine[: max(0, len(mine) - max_per_user)]:
+                del self.sessions[old.id]
+
+    async def renew_session(self, session_id: str, renewed: SessionRow) -> bool:
+        """Replace a session by its renewal; ``False`` if it is gone."""
+        if self.sessions.pop(session_id, None) is None:
+            return False
+        self.sessions[renewed.id] = renewed
+        return True
 
     async def update_session(self, session_id: str, *, active_expires: int, idle_expires: int) -> None:
         """Move a session's expiry."""
         row = self.sessions.get(session_id)
         if row is not None:
-            self.sessions[session_id] = SessionRow(row.id, row.user_id, active_expires, idle_expires)
+            self.sessions[session_id] = replace(row, active_expires=active_expires, idle_expires=idle_expires)
 
     async def delete_session(self, session_id: str) -> None:
-        """Delete one session."""
-        self.sessions.pop(session_id, None)
+        """Delete the session with this id or previous id."""
+        row = self._find(session_id)
+        if row is not None:
+            del self.sessions[row.id]
 
-    async def delete_sessions_by_user_id(self, user_id: str) -> None:
-        """Delete every session of a user."""
-        for session_id in [s.id for s in self.sessions.values() if s.user_id == user_id]:
-            del self.sessions[session_id]
+    async def delete_sessions_by_user_id(self, user_id: str, *, except_session_id: str | None = None) -> None:
+        """Delete every session of a user but the one named ``except_session_id``."""
+        for row in await self.get_sessions_by_user_id(user_id):
+            if except_session_id is None or except_session_id not in (row.id, row.previous_id):
+                del self.sessions[row.id]
 
     async def get_session_and_user(self, session_id: str) -> tuple[SessionRow, UserRow] | None:
         """The session and its user."""
-        session = self.sessions.get(session_id)
+        session = self._find(session_id)
         user = None if session is None else self.users.get(session.user_id)
         return None if session is None or user is None else (session, user)
+
+    # -- passkeys --------------------------------------------------------------------
+
+    async def set_passkey_credential(self, credential: PasskeyCredentialRow) -> None:
+        """Insert a credential."""
+        if credential.user_id not in self.users:
+            raise LuciaError("AUTH_INVALID_USER_ID")
+        if credential.id in self.passkeys:
+            raise LuciaError("AUTH_DUPLICATE_KEY_ID", "a passkey with this credential id already exists")
+        self.passkeys[credential.id] = credential
+
+    async def get_passkey_credential(self, credential_id: str) -> PasskeyCredentialRow | None:
+        """Return a credential, or ``None``."""
+        return self.passkeys.get(credential_id)
+
+    async def get_passkey_credentials_by_user_id(self, user_id: str) -> list[PasskeyCredentialRow]:
+        """Every credential of a user."""
+        return [c for c in self.passkeys.values() if c.user_id == user_id]
+
+    async def update_passkey_credential_use(
+        self, credential_id: str, *, expected_sign_count: int, sign_count: int, backed_up: bool, last_used_at: int
+    ) -> bool:
+        """Record a use if the counter did not move meanwhile."""
+        found = self.passkeys.get(credential_id)
+        if found is None or found.sign_count != expected_sign_count:
+            return False
+        self.passkeys[credential_id] = replace(
+            found, sign_count=sign_count, backed_up=backed_up, last_used_at=last_used_at
+        )
+        return True
+
+    async def rename_passkey_credential(self, user_id: str, credential_id: str, name: str) -> bool:
+        """Rename a credential of this user."""
+        found = self.passkeys.get(credential_id)
+        if found is None or found.user_id != user_id:
+            return False
+        self.passkeys[credential_id] = replace(found, name=name)
+        return True
+
+    async def delete_passkey_credential(self, user_id: str, credential_id: str) -> bool:
+        """Delete a credential of this user."""
+        found = self.passkeys.get(credential_id)
+        if found is None or found.user_id != user_id:
+            return False
+        del self.passkeys[credential_id]
+        return True
+
+    async def set_challenge(self, challenge: ChallengeRow) -> None:
+        """Store a challenge."""
+        self.challenges[challenge.id] = challenge
+
+    async def use_challenge(self, challenge_id: str) -> ChallengeRow | None:
+        """Delete and return a challenge."""
+        return self.challenges.pop(challenge_id, None)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from lucia._cookies import Cookie
 from lucia._core import Lucia
-from lucia._csrf import SAFE_METHODS
-from lucia._request import LuciaRequest
+from lucia._request import LuciaRequest, RequestCredentials
+from lucia.cookies import Cookie
 
-__all__ = ["FORBIDDEN_TEXT", "PendingCookies", "csrf_refused", "is_exempt"]
+__all__ = ["FORBIDDEN_TEXT", "PendingCookies", "accept", "is_exempt"]
 
-#: The body of the ``403`` an integration answers to a refused cross-origin request.
-FORBIDDEN_TEXT = "Forbidden: cross-origin request"
+#: The body of the ``403`` an integration answers to an unsafe request that failed the CSRF check.
+FORBIDDEN_TEXT = "Forbidden: the origin of this request could not be verified (CSRF check)"
 
 
 class PendingCookies:
@@ -44,12 +43,15 @@ def is_exempt(path: str, exempt_paths: Collection[str]) -> bool:
     return any(path == p or (p.endswith("/") and path.startswith(p)) for p in exempt_paths)
 
 
-def csrf_refused(auth: Lucia, request: LuciaRequest, path: str, exempt_paths: Collection[str]) -> bool:
-    """Whether an integration must answer ``403``: an unsafe request failing the CSRF check.
+def accept(
+    auth: Lucia, request: LuciaRequest, path: str, exempt_paths: Collection[str], *, allow_bearer: bool
+) -> RequestCredentials | None:
+    """Read a request once; ``None`` when the integration must answer ``403`` (CSRF).
 
-    Safe methods (GET, HEAD, OPTIONS) always pass; so do requests to ``exempt_paths``,
-    which still never get a session from their cookie when they fail the check.
+    An unsafe request that fails the CSRF check is refused, except on ``exempt_paths``,
+    where it goes on without a session from its cookie.
     """
-    if request.method.upper() in SAFE_METHODS or is_exempt(path, exempt_paths):
-        return False
-    return not auth.csrf.is_trusted(request.method, request.url, request.get("origin"), request.get("sec-fetch-site"))
+    credentials = auth.read_request(request, allow_bearer=allow_bearer)
+    if not credentials.csrf_trusted and not is_exempt(path, exempt_paths):
+        return None
+    return credentials

@@ -31,7 +31,7 @@ from aiohttp import web
 from lucia._core import Lucia
 from lucia._models import Session, User
 from lucia._request import AuthRequest, LuciaRequest
-from lucia.integrations._common import FORBIDDEN_TEXT, PendingCookies, csrf_refused
+from lucia.integrations._common import FORBIDDEN_TEXT, PendingCookies, accept
 
 __all__ = ["AUTH_KEY", "LUCIA_KEY", "get_auth", "lucia_request", "require_user", "setup"]
 
@@ -59,7 +59,7 @@ def lucia_request(request: web.BaseRequest) -> LuciaRequest:
     middleware placed before Lucia's, or ``aiohttp-remotes``).
     """
     url = f"{request.scheme}://{request.host}{request.raw_path}"
-    return LuciaRequest(request.method, url, list(request.headers.items()))
+    return LuciaRequest(request.method, url, list(request.headers.items()), request.remote)
 
 
 def setup(
@@ -85,12 +85,12 @@ def setup(
 
     @web.middleware
     async def lucia_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
-        converted = lucia_request(request)
-        if csrf_refused(auth, converted, request.path, exempt):
+        credentials = accept(auth, lucia_request(request), request.path, exempt, allow_bearer=allow_bearer)
+        if credentials is None:
             return web.Response(status=403, text=FORBIDDEN_TEXT)
         pending = PendingCookies()
         request[_COOKIES] = pending
-        request[AUTH_KEY] = auth.handle_request(converted, set_cookie=pending.set, allow_bearer=allow_bearer)
+        request[AUTH_KEY] = AuthRequest(auth, credentials, pending.set)
         return await handler(request)
 
     app.middlewares.append(lucia_middleware)

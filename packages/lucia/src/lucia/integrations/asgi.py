@@ -29,7 +29,7 @@ from typing import Any
 
 from lucia._core import Lucia
 from lucia._request import AuthRequest, LuciaRequest
-from lucia.integrations._common import FORBIDDEN_TEXT, PendingCookies, csrf_refused
+from lucia.integrations._common import FORBIDDEN_TEXT, PendingCookies, accept
 
 __all__ = ["ASGIApp", "LuciaMiddleware", "Message", "Receive", "Scope", "Send", "get_auth", "lucia_request"]
 
@@ -58,7 +58,8 @@ def lucia_request(scope: Scope) -> LuciaRequest:
     url = f"{scope.get('scheme', 'http')}://{host}{path.decode('latin-1')}"
     if query:
         url += "?" + query.decode("latin-1")
-    return LuciaRequest(scope.get("method", "GET"), url, headers)
+    client = scope.get("client")
+    return LuciaRequest(scope.get("method", "GET"), url, headers, str(client[0]) if client else None)
 
 
 def get_auth(scope: Scope) -> AuthRequest:
@@ -103,14 +104,18 @@ class LuciaMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = lucia_request(scope)
-        if csrf_refused(self.auth, request, scope.get("path", "/"), self.csrf_exempt_paths):
+        credentials = accept(
+            self.auth,
+            lucia_request(scope),
+            scope.get("path", "/"),
+            self.csrf_exempt_paths,
+            allow_bearer=self.allow_bearer,
+        )
+        if credentials is None:
             await _forbidden(send)
             return
         pending = PendingCookies()
-        scope.setdefault("state", {})["auth"] = self.auth.handle_request(
-            request, set_cookie=pending.set, allow_bearer=self.allow_bearer
-        )
+        scope.setdefault("state", {})["auth"] = AuthRequest(self.auth, credentials, pending.set)
 
         async def send_with_cookies(message: Message) -> None:
             if message["type"] == "http.response.start":

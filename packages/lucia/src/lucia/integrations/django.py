@@ -47,12 +47,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseForbidden, HttpResponseRedirect
 from django.utils.module_loading import import_string
 
-from lucia._cookies import Cookie
 from lucia._core import Lucia
 from lucia._models import Session
 from lucia._request import AuthRequest, LuciaRequest
 from lucia._sync import SyncAuthRequest, SyncLucia
-from lucia.integrations._common import FORBIDDEN_TEXT, PendingCookies, csrf_refused
+from lucia.cookies import Cookie
+from lucia.integrations._common import FORBIDDEN_TEXT, PendingCookies, accept
 
 __all__ = ["LuciaMiddleware", "login_required", "lucia_request"]
 
@@ -69,7 +69,8 @@ def lucia_request(request: HttpRequest) -> LuciaRequest:
     meta = request.META
     host = meta.get("HTTP_HOST") or f"{meta.get('SERVER_NAME', '')}:{meta.get('SERVER_PORT', '')}"
     url = f"{request.scheme}://{host}{request.get_full_path()}"
-    return LuciaRequest(request.method or "GET", url, list(request.headers.items()))
+    remote = meta.get("REMOTE_ADDR")
+    return LuciaRequest(request.method or "GET", url, list(request.headers.items()), str(remote) if remote else None)
 
 
 def _configured_auth() -> Union[Lucia, SyncLucia]:
@@ -125,28 +126,36 @@ class LuciaMiddleware:
         """Handle one request (returns a coroutine in async mode)."""
         if self.is_async:
             return self.__acall__(request)
-        converted = lucia_request(request)
-        if csrf_refused(self.lucia, converted, request.path_info, self.csrf_exempt_paths):
+        credentials = accept(
+            self.lucia,
+            lucia_request(request),
+            request.path_info,
+            self.csrf_exempt_paths,
+            allow_bearer=self.allow_bearer,
+        )
+        if credentials is None:
             return HttpResponseForbidden(FORBIDDEN_TEXT, content_type="text/plain")
         if self.sync is None:
             self.sync = SyncLucia(self.lucia)
         pending = PendingCookies()
-        request.auth = self.sync.handle_request(  # type: ignore[attr-defined, unused-ignore]
-            converted, set_cookie=pending.set, allow_bearer=self.allow_bearer
-        )
+        request.auth = self.sync.bind(credentials, pending.set)  # type: ignore[attr-defined, unused-ignore]
         response: HttpResponseBase = self.get_response(request)
         _set_cookies(response, pending)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         """Handle one request in async mode."""
-        converted = lucia_request(request)
-        if csrf_refused(self.lucia, converted, request.path_info, self.csrf_exempt_paths):
+        credentials = accept(
+            self.lucia,
+            lucia_request(request),
+            request.path_info,
+            self.csrf_exempt_paths,
+            allow_bearer=self.allow_bearer,
+        )
+        if credentials is None:
             return HttpResponseForbidden(FORBIDDEN_TEXT, content_type="text/plain")
         pending = PendingCookies()
-        request.auth = self.lucia.handle_request(  # type: ignore[attr-defined, unused-ignore]
-            converted, set_cookie=pending.set, allow_bearer=self.allow_bearer
-        )
+        request.auth = AuthRequest(self.lucia, credentials, pending.set)  # type: ignore[attr-defined, unused-ignore]
         response: HttpResponseBase = await self.get_response(request)
         _set_cookies(response, pending)
         return response

@@ -38,7 +38,7 @@ from lucia._core import Lucia
 from lucia._models import Session, User
 from lucia._sync import SyncAuthRequest, SyncLucia
 from lucia.integrations import wsgi
-from lucia.integrations._common import FORBIDDEN_TEXT, PendingCookies, csrf_refused
+from lucia.integrations._common import FORBIDDEN_TEXT, PendingCookies, accept
 
 __all__ = ["FlaskLucia", "get_auth", "login_required", "require_user"]
 
@@ -79,12 +79,18 @@ class FlaskLucia:
         app.after_request(self._after_request)
 
     def _before_request(self) -> Response | None:
-        converted = wsgi.lucia_request(request.environ)
-        if csrf_refused(self.auth.auth, converted, request.path, self.csrf_exempt_paths):
+        credentials = accept(
+            self.auth.auth,
+            wsgi.lucia_request(request.environ),
+            request.path,
+            self.csrf_exempt_paths,
+            allow_bearer=self.allow_bearer,
+        )
+        if credentials is None:
             return Response(FORBIDDEN_TEXT, status=403, mimetype="text/plain")
         pending = PendingCookies()
         g._lucia_cookies = pending
-        g.auth = self.auth.handle_request(converted, set_cookie=pending.set, allow_bearer=self.allow_bearer)
+        g.auth = self.auth.bind(credentials, pending.set)
         return None
 
     def _after_request(self, response: Response) -> Response:

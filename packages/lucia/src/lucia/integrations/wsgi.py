@@ -32,7 +32,7 @@ from typing import Any, Union
 from lucia._core import Lucia
 from lucia._request import LuciaRequest
 from lucia._sync import SyncAuthRequest, SyncLucia
-from lucia.integrations._common import FORBIDDEN_TEXT, PendingCookies, csrf_refused
+from lucia.integrations._common import FORBIDDEN_TEXT, PendingCookies, accept
 
 __all__ = ["ENVIRON_KEY", "LuciaMiddleware", "StartResponse", "WSGIApp", "WSGIEnvironment", "get_auth", "lucia_request"]
 
@@ -69,7 +69,8 @@ def lucia_request(environ: WSGIEnvironment) -> LuciaRequest:
     query = environ.get("QUERY_STRING")
     if query:
         url += "?" + query
-    return LuciaRequest(str(environ.get("REQUEST_METHOD", "GET")), url, headers)
+    remote = environ.get("REMOTE_ADDR")
+    return LuciaRequest(str(environ.get("REQUEST_METHOD", "GET")), url, headers, str(remote) if remote else None)
 
 
 def get_auth(environ: WSGIEnvironment) -> SyncAuthRequest:
@@ -116,15 +117,21 @@ class LuciaMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Handle one WSGI request."""
-        request = lucia_request(environ)
-        if csrf_refused(self.auth.auth, request, environ.get("PATH_INFO", ""), self.csrf_exempt_paths):
+        credentials = accept(
+            self.auth.auth,
+            lucia_request(environ),
+            environ.get("PATH_INFO", ""),
+            self.csrf_exempt_paths,
+            allow_bearer=self.allow_bearer,
+        )
+        if credentials is None:
             body = FORBIDDEN_TEXT.encode()
             start_response(
                 "403 Forbidden", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
             )
             return [body]
         pending = PendingCookies()
-        environ[ENVIRON_KEY] = self.auth.handle_request(request, set_cookie=pending.set, allow_bearer=self.allow_bearer)
+        environ[ENVIRON_KEY] = self.auth.bind(credentials, pending.set)
 
         def start_with_cookies(
             status: str, headers: list[tuple[str, str]], exc_info: _ExcInfo | None = None

@@ -1,10 +1,12 @@
-"""The adapter conformance suite, shipped with the core so any adapter can prove itself.
+"""The conformance suites, shipped with the core so any adapter or store can prove itself.
 
 An adapter package subclasses the suite once and supplies a fixture that yields a
-fresh adapter on empty tables (the user table must have a text column ``username``)::
+fresh adapter on empty tables (the user table must have the columns of
+:data:`CONFORMANCE_USER_COLUMNS`, the session table those of
+:data:`CONFORMANCE_SESSION_COLUMNS`)::
 
     import pytest
-    from lucia.testing import AdapterTests
+    from lucia.testing import CONFORMANCE_SESSION_COLUMNS, CONFORMANCE_USER_COLUMNS, AdapterTests
 
     class TestMyAdapter(AdapterTests):
         capabilities = frozenset({"get_session_and_user", "user_foreign_key"})
@@ -12,7 +14,9 @@ fresh adapter on empty tables (the user table must have a text column ``username
         @pytest.fixture
         async def adapter(self):
             adapter = MyAdapter(...)
-            await adapter.create_schema(user_columns={"username": "text"})
+            await adapter.create_schema(
+                user_columns=CONFORMANCE_USER_COLUMNS, session_columns=CONFORMANCE_SESSION_COLUMNS
+            )
             yield adapter
 
         @pytest.fixture
@@ -23,34 +27,48 @@ fresh adapter on empty tables (the user table must have a text column ``username
 
 Capabilities are declared, never guessed: ``get_session_and_user`` (the optional
 one-round-trip read) and ``user_foreign_key`` (``set_session`` refuses an unknown
-user). The suite checks that the declaration matches the adapter; the tests of an
-undeclared capability do not apply and are not collected.
+user). The suite checks that the declaration matches the adapter; a test of an
+undeclared capability is skipped with its reason.
 
 Session-only stores (Redis) subclass :class:`SessionAdapterTests` and
 :class:`LuciaSessionTests` and override ``user_adapter`` with a store for users.
-The tests need the ``anyio`` pytest plugin (installed with anyio) and run on asyncio.
+Throttle stores subclass :class:`ThrottleStoreTests`; passkey storage
+:class:`PasskeyStoreTests`. The tests need the ``anyio`` pytest plugin (installed with
+anyio) and run on asyncio.
 """
 
 from __future__ import annotations
 
-from lucia.testing._clock import FakeClock
-from lucia.testing._suite import (
-    CONFORMANCE_USER_COLUMNS,
+from lucia.testing._adapter_suite import (
     AdapterTests,
     LuciaSessionTests,
     LuciaTests,
     SessionAdapterTests,
     UserAdapterTests,
-    fast_password_hasher,
 )
+from lucia.testing._clock import FakeClock
+from lucia.testing._harness import (
+    CONFORMANCE_SESSION_COLUMNS,
+    CONFORMANCE_USER_COLUMNS,
+    fast_password_hasher,
+    gather_outcomes,
+)
+from lucia.testing._passkey_suite import PasskeyStoreTests
+from lucia.testing._session_suite import SessionPolicyTests
+from lucia.testing._throttle_suite import ThrottleStoreTests
 
 __all__ = [
+    "CONFORMANCE_SESSION_COLUMNS",
     "CONFORMANCE_USER_COLUMNS",
     "AdapterTests",
     "FakeClock",
     "LuciaSessionTests",
     "LuciaTests",
+    "PasskeyStoreTests",
     "SessionAdapterTests",
+    "SessionPolicyTests",
+    "ThrottleStoreTests",
     "UserAdapterTests",
     "fast_password_hasher",
+    "gather_outcomes",
 ]

@@ -2,140 +2,46 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any
 
-import anyio
 import pytest
 
 from lucia._core import Lucia
 from lucia._errors import LuciaError
-from lucia._password import Argon2idHasher
-from lucia.adapters import KeyRow, SessionAndUserAdapter, SessionRow, UserRow
+from lucia.adapters import KeyRow, SessionAndUserAdapter, UserRow
 from lucia.testing._clock import FakeClock
-
-__all__ = [
-    "CONFORMANCE_USER_COLUMNS",
-    "AdapterTests",
-    "LuciaSessionTests",
-    "LuciaTests",
-    "SessionAdapterTests",
-    "UserAdapterTests",
-    "fast_password_hasher",
-]
-
-#: The user columns the suite writes: give the fixture's user table these.
-CONFORMANCE_USER_COLUMNS: dict[str, str] = {"username": "text"}
-
-#: Strings that break naive SQL, shells, JSON and unicode handling.
-AWKWARD_STRINGS = (
-    "o'brien\"; DROP TABLE auth_user; --",
-    "%s %% ? $1 :name \\ \\x00-free {curly} [bracket] `tick`",
-    "emoji 🧑‍💻🔐 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
-    "שלום עולם مرحبا",
-    "  leading and trailing spaces  ",
+from lucia.testing._harness import (
+    AWKWARD_STRINGS,
+    DAY_MS,
+    NOW_MS,
+    Harness,
+    fast_password_hasher,
+    gather_outcomes,
+    key_row,
+    needs,
+    new_id,
+    session_row,
+    user_row,
 )
+from lucia.testing._session_suite import SessionPolicyTests
 
-# A whole day about a month ahead of the real clock: stores that expire keys on their own
-# clock (Redis) keep the suite's rows, whatever day the suite runs.
-NOW_MS = (int(time.time()) // 86_400 + 30) * 86_400_000
-DAY_MS = 86_400_000
+__all__ = ["AdapterTests", "LuciaSessionTests", "LuciaTests", "SessionAdapterTests", "UserAdapterTests"]
 
 
-def fast_password_hasher() -> Argon2idHasher:
-    """An Argon2id hasher with tiny parameters: for test suites only, never production."""
-    return Argon2idHasher(memory_cost=1024, time_cost=1, parallelism=1)
-
-
-def _id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(8)}"
-
-
-def _user(username: str | None = "ada", **extra: Any) -> UserRow:
-    return UserRow(id=_id("user"), attributes={"username": username, **extra})
-
-
-def _key(user_id: str, *, primary: bool = False, password: str | None = None, expires: int | None = None) -> KeyRow:
-    return KeyRow(
-        id=f"email:{_id('k')}", user_id=user_id, primary_key=primary, hashed_password=password, expires=expires
-    )
-
-
-def _session(user_id: str, *, active: int = NOW_MS + DAY_MS, idle: int = NOW_MS + 2 * DAY_MS) -> SessionRow:
-    return SessionRow(id=secrets.token_hex(32), user_id=user_id, active_expires=active, idle_expires=idle)
-
-
-async def _gather(count: int, call: Callable[[], Awaitable[Any]]) -> list[Any]:
-    """Run ``call`` ``count`` times concurrently; return each result or exception."""
-    results: list[Any] = [None] * count
-
-    async def one(index: int) -> None:
-        try:
-            results[index] = await call()
-        except Exception as exc:  # the outcomes are what the tests assert on
-            results[index] = exc
-
-    async with anyio.create_task_group() as group:
-        for index in range(count):
-            group.start_soon(one, index)
-    return results
-
-
-class _Harness:
-    """Fixtures shared by every suite class. Subclasses supply ``adapter``."""
-
-    pytestmark = pytest.mark.anyio
-    #: Optional abilities this adapter declares; see :mod:`lucia.testing`.
-    capabilities: ClassVar[frozenset[str]] = frozenset({"get_session_and_user", "user_foreign_key"})
-
-    @pytest.fixture
-    def anyio_backend(self) -> str:
-        return "asyncio"
-
-    @pytest.fixture
-    def user_adapter(self, adapter: Any) -> Any:
-        """The store for users that sessions point at; the adapter itself unless overridden."""
-        return adapter
-
-    @pytest.fixture
-    def raw_dump(self) -> Callable[[], Awaitable[str]]:
-        """Every stored row as text; an adapter's test class must supply it (SECURITY S2)."""
-        pytest.fail("the conformance suite needs a `raw_dump` fixture: every stored row as text")
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        # A test of a capability the adapter does not declare is not collected at all
-        # (it is not applicable, rather than skipped); the declaration itself is checked
-        # against the adapter by test_declared_capabilities_match_the_adapter.
-        super().__init_subclass__(**kwargs)
-        for name in dir(cls):
-            needed = getattr(getattr(cls, name, None), "_lucia_capability", None)
-            if needed is not None and needed not in cls.capabilities:
-                setattr(cls, name, None)
-
-
-def _needs(capability: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark a suite test as applying only to adapters that declare ``capability``."""
-
-    def mark(test: Callable[..., Any]) -> Callable[..., Any]:
-        test._lucia_capability = capability  # type: ignore[attr-defined]
-        return test
-
-    return mark
-
-
-class UserAdapterTests(_Harness):
+class UserAdapterTests(Harness):
     """The user and key half of the contract."""
 
     async def test_get_user_unknown_returns_none(self, adapter: Any) -> None:
         """An unknown user id reads as ``None``."""
-        assert await adapter.get_user(_id("nobody")) is None
+        assert await adapter.get_user(new_id("nobody")) is None
 
     async def test_set_user_without_key_round_trips(self, adapter: Any) -> None:
         """A user stored without a key reads back with its attributes."""
-        user = _user("ada")
+        user = user_row("ada")
         await adapter.set_user(user, None)
         row = await adapter.get_user(user.id)
         assert row is not None and row.id == user.id
@@ -144,18 +50,18 @@ class UserAdapterTests(_Harness):
 
     async def test_set_user_with_key_stores_both(self, adapter: Any) -> None:
         """``set_user`` with a key stores the user and its primary key."""
-        user = _user()
-        key = _key(user.id, primary=True, password="hash")
+        user = user_row()
+        key = key_row(user.id, primary=True, password="hash")
         await adapter.set_user(user, key)
         assert await adapter.get_user(user.id) is not None
         assert await adapter.get_key(key.id) == key
 
     async def test_d1_set_user_with_duplicate_key_leaves_no_user(self, adapter: Any) -> None:
         """A failing primary-key insert leaves no user behind (atomic ``set_user``)."""
-        first = _user()
-        key = _key(first.id, primary=True)
+        first = user_row()
+        key = key_row(first.id, primary=True)
         await adapter.set_user(first, key)
-        second = _user()
+        second = user_row()
         with pytest.raises(LuciaError) as info:
             await adapter.set_user(second, KeyRow(key.id, second.id, True, None, None))
         assert info.value.code == "AUTH_DUPLICATE_KEY_ID"
@@ -164,9 +70,9 @@ class UserAdapterTests(_Harness):
 
     async def test_set_user_duplicate_id_raises_invalid_user_id(self, adapter: Any) -> None:
         """A second user with a taken id is refused with ``AUTH_INVALID_USER_ID`` and writes nothing."""
-        user = _user("first")
+        user = user_row("first")
         await adapter.set_user(user, None)
-        key = _key(user.id, primary=True)
+        key = key_row(user.id, primary=True)
         with pytest.raises(LuciaError) as info:
             await adapter.set_user(UserRow(user.id, {"username": "second"}), key)
         assert info.value.code == "AUTH_INVALID_USER_ID"
@@ -175,8 +81,8 @@ class UserAdapterTests(_Harness):
 
     async def test_d1_concurrent_set_user_with_one_key_has_one_winner(self, adapter: Any) -> None:
         """Of 20 concurrent sign-ups with one primary key exactly one creates a user."""
-        key_id = f"email:{_id('race')}"
-        users = [_user() for _ in range(20)]
+        key_id = f"email:{new_id('race')}"
+        users = [user_row() for _ in range(20)]
         pending = iter(users)
 
         async def sign_up() -> str:
@@ -184,7 +90,7 @@ class UserAdapterTests(_Harness):
             await adapter.set_user(user, KeyRow(key_id, user.id, True, None, None))
             return user.id
 
-        results = await _gather(20, sign_up)
+        results = await gather_outcomes(20, sign_up)
         winners = [r for r in results if isinstance(r, str)]
         errors = [r for r in results if isinstance(r, LuciaError)]
         assert len(winners) == 1, results
@@ -195,15 +101,15 @@ class UserAdapterTests(_Harness):
 
     async def test_update_user_sets_attributes(self, adapter: Any) -> None:
         """``update_user`` changes the given columns; an unknown user is a no-op."""
-        user = _user("before")
+        user = user_row("before")
         await adapter.set_user(user, None)
         await adapter.update_user(user.id, {"username": "after"})
         assert (await adapter.get_user(user.id)).attributes["username"] == "after"
-        await adapter.update_user(_id("nobody"), {"username": "x"})
+        await adapter.update_user(new_id("nobody"), {"username": "x"})
 
     async def test_delete_user(self, adapter: Any) -> None:
         """``delete_user`` removes the row; deleting an unknown user succeeds."""
-        user = _user()
+        user = user_row()
         await adapter.set_user(user, None)
         await adapter.delete_user(user.id)
         assert await adapter.get_user(user.id) is None
@@ -222,7 +128,7 @@ class UserAdapterTests(_Harness):
 
     async def test_ids_are_case_sensitive(self, adapter: Any) -> None:
         """``email:Bob`` and ``email:bob`` are two keys; ids compare exactly."""
-        user = _user()
+        user = user_row()
         await adapter.set_user(user, None)
         upper, lower = (KeyRow(f"email:{name}{user.id}", user.id, False, None, None) for name in ("Bob", "bob"))
         await adapter.set_key(upper)
@@ -232,13 +138,13 @@ class UserAdapterTests(_Harness):
 
     async def test_get_key_unknown_returns_none(self, adapter: Any) -> None:
         """An unknown key id reads as ``None``."""
-        assert await adapter.get_key(f"email:{_id('nobody')}") is None
+        assert await adapter.get_key(f"email:{new_id('nobody')}") is None
 
     async def test_set_key_duplicate_raises(self, adapter: Any) -> None:
         """A duplicate key id raises ``AUTH_DUPLICATE_KEY_ID``."""
-        user = _user()
+        user = user_row()
         await adapter.set_user(user, None)
-        key = _key(user.id)
+        key = key_row(user.id)
         await adapter.set_key(key)
         with pytest.raises(LuciaError) as info:
             await adapter.set_key(key)
@@ -246,7 +152,7 @@ class UserAdapterTests(_Harness):
 
     async def test_set_key_for_unknown_user_raises(self, adapter: Any) -> None:
         """A key for an unknown user raises ``AUTH_INVALID_USER_ID`` and is not stored."""
-        key = _key(_id("nobody"))
+        key = key_row(new_id("nobody"))
         with pytest.raises(LuciaError) as info:
             await adapter.set_key(key)
         assert info.value.code == "AUTH_INVALID_USER_ID"
@@ -254,20 +160,20 @@ class UserAdapterTests(_Harness):
 
     async def test_get_keys_by_user_id(self, adapter: Any) -> None:
         """Every key of a user, and only its keys, are listed."""
-        user, other = _user(), _user()
-        primary = _key(user.id, primary=True)
+        user, other = user_row(), user_row()
+        primary = key_row(user.id, primary=True)
         await adapter.set_user(user, primary)
-        await adapter.set_user(other, _key(other.id, primary=True))
-        extra = _key(user.id, expires=NOW_MS)
+        await adapter.set_user(other, key_row(other.id, primary=True))
+        extra = key_row(user.id, expires=NOW_MS)
         await adapter.set_key(extra)
         keys = await adapter.get_keys_by_user_id(user.id)
         assert sorted(keys, key=lambda k: k.id) == sorted([primary, extra], key=lambda k: k.id)
-        assert await adapter.get_keys_by_user_id(_id("nobody")) == []
+        assert await adapter.get_keys_by_user_id(new_id("nobody")) == []
 
     async def test_update_key_replaces_password_hash(self, adapter: Any) -> None:
         """``update_key`` sets and clears the stored hash."""
-        user = _user()
-        key = _key(user.id, primary=True, password="old")
+        user = user_row()
+        key = key_row(user.id, primary=True, password="old")
         await adapter.set_user(user, key)
         await adapter.update_key(key.id, hashed_password="new")
         assert (await adapter.get_key(key.id)).hashed_password == "new"
@@ -276,10 +182,10 @@ class UserAdapterTests(_Harness):
 
     async def test_delete_key_never_deletes_a_primary_key(self, adapter: Any) -> None:
         """``delete_key`` removes a secondary key and leaves a primary one."""
-        user = _user()
-        primary = _key(user.id, primary=True)
+        user = user_row()
+        primary = key_row(user.id, primary=True)
         await adapter.set_user(user, primary)
-        secondary = _key(user.id)
+        secondary = key_row(user.id)
         await adapter.set_key(secondary)
         await adapter.delete_key(secondary.id)
         await adapter.delete_key(primary.id)
@@ -288,10 +194,10 @@ class UserAdapterTests(_Harness):
 
     async def test_delete_keys_by_user_id(self, adapter: Any) -> None:
         """All keys of one user go; another user's stay."""
-        user, other = _user(), _user()
-        await adapter.set_user(user, _key(user.id, primary=True))
-        await adapter.set_key(_key(user.id))
-        kept = _key(other.id, primary=True)
+        user, other = user_row(), user_row()
+        await adapter.set_user(user, key_row(user.id, primary=True))
+        await adapter.set_key(key_row(user.id))
+        kept = key_row(other.id, primary=True)
         await adapter.set_user(other, kept)
         await adapter.delete_keys_by_user_id(user.id)
         assert await adapter.get_keys_by_user_id(user.id) == []
@@ -299,9 +205,9 @@ class UserAdapterTests(_Harness):
 
     async def test_use_single_use_key_returns_and_deletes_it(self, adapter: Any) -> None:
         """A single-use key is returned once, then gone."""
-        user = _user()
+        user = user_row()
         await adapter.set_user(user, None)
-        key = _key(user.id, password="h", expires=NOW_MS + 1000)
+        key = key_row(user.id, password="h", expires=NOW_MS + 1000)
         await adapter.set_key(key)
         assert await adapter.use_single_use_key(key.id) == key
         assert await adapter.use_single_use_key(key.id) is None
@@ -309,29 +215,24 @@ class UserAdapterTests(_Harness):
 
     async def test_use_single_use_key_leaves_persistent_keys(self, adapter: Any) -> None:
         """A persistent key is never consumed."""
-        user = _user()
-        key = _key(user.id, primary=True)
+        user = user_row()
+        key = key_row(user.id, primary=True)
         await adapter.set_user(user, key)
         assert await adapter.use_single_use_key(key.id) is None
         assert await adapter.get_key(key.id) == key
 
     async def test_t1_concurrent_single_use_consumption_has_one_winner(self, adapter: Any) -> None:
         """Of 20 concurrent consumptions of one single-use key exactly one gets it."""
-        user = _user()
+        user = user_row()
         await adapter.set_user(user, None)
-        key = _key(user.id, expires=NOW_MS + DAY_MS)
+        key = key_row(user.id, expires=NOW_MS + DAY_MS)
         await adapter.set_key(key)
-        results = await _gather(20, lambda: adapter.use_single_use_key(key.id))
+        results = await gather_outcomes(20, lambda: adapter.use_single_use_key(key.id))
         assert [r for r in results if r is not None] == [key], results
 
 
-class SessionAdapterTests(_Harness):
+class SessionAdapterTests(Harness):
     """The session half of the contract."""
-
-    async def _stored_user(self, user_adapter: Any) -> str:
-        user = _user()
-        await user_adapter.set_user(user, None)
-        return user.id
 
     async def test_declared_capabilities_match_the_adapter(self, adapter: Any) -> None:
         """The capabilities a test class declares are the ones the adapter has."""
@@ -343,22 +244,22 @@ class SessionAdapterTests(_Harness):
 
     async def test_set_and_get_session(self, adapter: Any, user_adapter: Any) -> None:
         """A stored session reads back exactly."""
-        session = _session(await self._stored_user(user_adapter))
+        session = session_row(await self._stored_user(user_adapter))
         await adapter.set_session(session)
         assert await adapter.get_session(session.id) == session
 
     async def test_set_session_duplicate_raises(self, adapter: Any, user_adapter: Any) -> None:
         """A duplicate session id raises ``AUTH_DUPLICATE_SESSION_ID``."""
-        session = _session(await self._stored_user(user_adapter))
+        session = session_row(await self._stored_user(user_adapter))
         await adapter.set_session(session)
         with pytest.raises(LuciaError) as info:
             await adapter.set_session(session)
         assert info.value.code == "AUTH_DUPLICATE_SESSION_ID"
 
-    @_needs("user_foreign_key")
+    @needs("user_foreign_key")
     async def test_set_session_for_unknown_user_raises(self, adapter: Any) -> None:
         """A session for an unknown user raises ``AUTH_INVALID_USER_ID`` and is not stored."""
-        session = _session(_id("nobody"))
+        session = session_row(new_id("nobody"))
         with pytest.raises(LuciaError) as info:
             await adapter.set_session(session)
         assert info.value.code == "AUTH_INVALID_USER_ID"
@@ -367,16 +268,16 @@ class SessionAdapterTests(_Harness):
     async def test_get_sessions_by_user_id(self, adapter: Any, user_adapter: Any) -> None:
         """Every session of a user, dead ones too, and only its own."""
         user_id, other_id = await self._stored_user(user_adapter), await self._stored_user(user_adapter)
-        mine = [_session(user_id), _session(user_id, active=NOW_MS - 2 * DAY_MS, idle=NOW_MS + 60_000)]
-        for session in [*mine, _session(other_id)]:
+        mine = [session_row(user_id), session_row(user_id, active=NOW_MS - 2 * DAY_MS, idle=NOW_MS + 60_000)]
+        for session in [*mine, session_row(other_id)]:
             await adapter.set_session(session)
         listed = await adapter.get_sessions_by_user_id(user_id)
         assert sorted(listed, key=lambda s: s.id) == sorted(mine, key=lambda s: s.id)
-        assert await adapter.get_sessions_by_user_id(_id("nobody")) == []
+        assert await adapter.get_sessions_by_user_id(new_id("nobody")) == []
 
     async def test_update_session(self, adapter: Any, user_adapter: Any) -> None:
         """``update_session`` moves both expiry times."""
-        session = _session(await self._stored_user(user_adapter))
+        session = session_row(await self._stored_user(user_adapter))
         await adapter.set_session(session)
         await adapter.update_session(session.id, active_expires=NOW_MS + 5, idle_expires=NOW_MS + 10 * DAY_MS)
         got = await adapter.get_session(session.id)
@@ -385,7 +286,7 @@ class SessionAdapterTests(_Harness):
     async def test_delete_session(self, adapter: Any, user_adapter: Any) -> None:
         """``delete_session`` removes one session; an unknown id is a no-op."""
         user_id = await self._stored_user(user_adapter)
-        gone, kept = _session(user_id), _session(user_id)
+        gone, kept = session_row(user_id), session_row(user_id)
         await adapter.set_session(gone)
         await adapter.set_session(kept)
         await adapter.delete_session(gone.id)
@@ -397,19 +298,92 @@ class SessionAdapterTests(_Harness):
         """Every session of one user goes; another user's stay."""
         user_id, other_id = await self._stored_user(user_adapter), await self._stored_user(user_adapter)
         for _ in range(3):
-            await adapter.set_session(_session(user_id))
-        kept = _session(other_id)
+            await adapter.set_session(session_row(user_id))
+        kept = session_row(other_id)
         await adapter.set_session(kept)
         await adapter.delete_sessions_by_user_id(user_id)
         assert await adapter.get_sessions_by_user_id(user_id) == []
         assert await adapter.get_session(kept.id) == kept
 
-    @_needs("get_session_and_user")
+    async def test_session_columns_are_reported(self, adapter: Any) -> None:
+        """``session_columns`` names the Lucia-JS columns (or is ``None`` for a document store)."""
+        columns = await adapter.session_columns()
+        assert columns is None or {"id", "user_id", "active_expires", "idle_expires"} <= columns
+
+    async def test_policy_fields_and_attributes_round_trip(self, adapter: Any, user_adapter: Any) -> None:
+        """Every policy field and the session attributes are stored and read back exactly."""
+        user_id = await self._stored_user(user_adapter)
+        row = dataclasses.replace(
+            session_row(user_id),
+            persistent=False,
+            active_period=60_000,
+            idle_period=120_000,
+            absolute_period=DAY_MS,
+            attributes={"ip_address": "2001:db8::1", "device": "Safari 🧭"},
+        )
+        await adapter.set_session(row)
+        assert await adapter.get_session(row.id) == row
+        assert await adapter.get_sessions_by_user_id(user_id) == [row]
+
+    async def test_renew_session_moves_the_row_to_its_new_id(self, adapter: Any, user_adapter: Any) -> None:
+        """``renew_session`` replaces the row once; the old id then finds the renewal (grace)."""
+        user_id = await self._stored_user(user_adapter)
+        old = dataclasses.replace(session_row(user_id), attributes={"device": "kept"})
+        await adapter.set_session(old)
+        renewed = dataclasses.replace(
+            old,
+            id=secrets.token_hex(32),
+            active_expires=old.active_expires + 5,
+            idle_expires=old.idle_expires + 5,
+            previous_id=old.id,
+            previous_expires=NOW_MS + 30_000,
+        )
+        assert await adapter.renew_session(old.id, renewed) is True
+        assert await adapter.get_session(renewed.id) == renewed
+        assert await adapter.get_session(old.id) == renewed  # found through previous_id
+        again = dataclasses.replace(renewed, id=secrets.token_hex(32))
+        assert await adapter.renew_session(old.id, again) is False  # renewed already
+        assert await adapter.get_session(again.id) is None
+        assert [r.id for r in await adapter.get_sessions_by_user_id(user_id)] == [renewed.id]
+        assert await adapter.renew_session(secrets.token_hex(32), again) is False  # unknown
+
+    async def test_t1_concurrent_renewals_of_one_session_have_one_winner(self, adapter: Any, user_adapter: Any) -> None:
+        """Of 20 concurrent ``renew_session`` calls for one session exactly one succeeds."""
+        user_id = await self._stored_user(user_adapter)
+        old = session_row(user_id)
+        await adapter.set_session(old)
+        candidates = iter([dataclasses.replace(old, id=secrets.token_hex(32), previous_id=old.id) for _ in range(20)])
+        results = await gather_outcomes(20, lambda: adapter.renew_session(old.id, next(candidates)))
+        assert results.count(True) == 1 and results.count(False) == 19, results
+        assert len(await adapter.get_sessions_by_user_id(user_id)) == 1
+
+    async def test_delete_by_previous_id_and_keep_by_previous_id(self, adapter: Any, user_adapter: Any) -> None:
+        """The replaced id names its renewal for ``delete_session`` and ``except_session_id``."""
+        user_id = await self._stored_user(user_adapter)
+        old, other = session_row(user_id), session_row(user_id)
+        await adapter.set_session(old)
+        await adapter.set_session(other)
+        renewed = dataclasses.replace(old, id=secrets.token_hex(32), previous_id=old.id, previous_expires=NOW_MS)
+        assert await adapter.renew_session(old.id, renewed)
+        await adapter.delete_sessions_by_user_id(user_id, except_session_id=old.id)
+        assert [r.id for r in await adapter.get_sessions_by_user_id(user_id)] == [renewed.id]
+        await adapter.delete_session(old.id)
+        assert await adapter.get_sessions_by_user_id(user_id) == []
+
+    async def test_set_session_with_a_cap_drops_the_oldest(self, adapter: Any, user_adapter: Any) -> None:
+        """``max_per_user`` keeps the newest sessions by sign-in time."""
+        user_id = await self._stored_user(user_adapter)
+        rows = [dataclasses.replace(session_row(user_id), created_at=NOW_MS + i) for i in range(4)]
+        for row in rows:
+            await adapter.set_session(row, max_per_user=2)
+        assert sorted(r.id for r in await adapter.get_sessions_by_user_id(user_id)) == sorted(r.id for r in rows[2:])
+
+    @needs("get_session_and_user")
     async def test_get_session_and_user_in_one_call(self, adapter: Any) -> None:
         """``get_session_and_user`` returns the session with its user, ``None`` for unknown ids."""
-        user = _user("joined")
+        user = user_row("joined")
         await adapter.set_user(user, None)
-        session = _session(user.id)
+        session = session_row(user.id)
         await adapter.set_session(session)
         pair = await adapter.get_session_and_user(session.id)
         assert pair is not None
@@ -419,17 +393,8 @@ class SessionAdapterTests(_Harness):
         assert await adapter.get_session_and_user(secrets.token_hex(32)) is None
 
 
-class LuciaSessionTests(_Harness):
+class LuciaSessionTests(SessionPolicyTests):
     """Session flows through :class:`lucia.Lucia` on the adapter under test."""
-
-    @pytest.fixture
-    def clock(self) -> FakeClock:
-        return FakeClock()
-
-    @pytest.fixture
-    def auth(self, adapter: Any, user_adapter: Any, clock: FakeClock) -> Lucia:
-        store: Any = adapter if user_adapter is adapter else {"user": user_adapter, "session": adapter}
-        return Lucia(adapter=store, clock=clock, password_hasher=fast_password_hasher())
 
     async def _signed_up_user(self, auth: Lucia) -> str:
         user = await auth.create_user(primary_key=None, attributes={"username": "flow"})
@@ -444,7 +409,8 @@ class LuciaSessionTests(_Harness):
         clock.advance(timedelta(days=1, seconds=1))
         renewed = await auth.validate_session(session.token)
         assert renewed.fresh and renewed.token != session.token and renewed.state == "active"
-        with pytest.raises(LuciaError):  # S3: the old token stops working at once
+        clock.advance(auth.renewal_grace + timedelta(seconds=1))
+        with pytest.raises(LuciaError):  # S3: the old token stops once its grace window passed
             await auth.validate_session(session.token)
         clock.advance(timedelta(days=16))
         with pytest.raises(LuciaError) as info:
@@ -458,6 +424,7 @@ class LuciaSessionTests(_Harness):
         clock.advance(timedelta(days=2))
         renewed, user = await auth.validate_session_user(session.token or "")
         assert renewed.fresh and user.user_id == user_id and user.attributes["username"] == "flow"
+        clock.advance(auth.renewal_grace + timedelta(seconds=1))
         with pytest.raises(LuciaError):
             await auth.get_session_user(session.token or "")
 
@@ -493,7 +460,7 @@ class LuciaSessionTests(_Harness):
     async def test_create_session_for_unknown_user_fails(self, auth: Lucia) -> None:
         """No session is created for a user that does not exist."""
         with pytest.raises(LuciaError) as info:
-            await auth.create_session(_id("nobody"))
+            await auth.create_session(new_id("nobody"))
         assert info.value.code == "AUTH_INVALID_USER_ID"
 
 
@@ -502,7 +469,7 @@ class LuciaTests(LuciaSessionTests):
 
     async def test_sign_up_and_sign_in_with_password(self, auth: Lucia) -> None:
         """A user created with a password key signs in with it and not with another."""
-        email = f"{_id('ada')}@example.com"
+        email = f"{new_id('ada')}@example.com"
         user = await auth.create_user(
             primary_key={"provider_id": "email", "provider_user_id": email, "password": "correct horse"},
             attributes={"username": "ada"},
@@ -515,7 +482,7 @@ class LuciaTests(LuciaSessionTests):
 
     async def test_d1_create_user_with_taken_key_creates_nothing(self, auth: Lucia, adapter: Any) -> None:
         """A sign-up with a taken primary key fails whole: no second user."""
-        email = f"{_id('dup')}@example.com"
+        email = f"{new_id('dup')}@example.com"
         first = await auth.create_user(
             primary_key={"provider_id": "email", "provider_user_id": email, "password": None},
             attributes={"username": "first"},
@@ -531,11 +498,11 @@ class LuciaTests(LuciaSessionTests):
     async def test_t1_single_use_key_is_used_once_under_concurrency(self, auth: Lucia) -> None:
         """Of 20 concurrent ``use_key`` calls on a single-use key exactly one succeeds."""
         user_id = await self._signed_up_user(auth)
-        token = _id("otp")
+        token = new_id("otp")
         await auth.create_key(
             user_id, provider_id="otp", provider_user_id=token, password=None, expires_in=timedelta(hours=1)
         )
-        results = await _gather(20, lambda: auth.use_key("otp", token, None))
+        results = await gather_outcomes(20, lambda: auth.use_key("otp", token, None))
         assert sum(1 for r in results if not isinstance(r, Exception)) == 1, results
         assert {r.code for r in results if isinstance(r, LuciaError)} == {"AUTH_INVALID_KEY_ID"}
 
@@ -554,7 +521,7 @@ class LuciaTests(LuciaSessionTests):
 
     async def test_delete_user_removes_keys_and_sessions(self, auth: Lucia, adapter: Any) -> None:
         """Deleting a user deletes its keys and sessions."""
-        email = f"{_id('gone')}@example.com"
+        email = f"{new_id('gone')}@example.com"
         user = await auth.create_user(
             primary_key={"provider_id": "email", "provider_user_id": email, "password": None},
             attributes={"username": "gone"},

@@ -6,17 +6,23 @@ Run it against any OpenID Connect issuer (``OIDC_ISSUER``, ``OIDC_CLIENT_ID``,
     OIDC_ISSUER=https://accounts.google.com OIDC_CLIENT_ID=... OIDC_CLIENT_SECRET=... \\
         python docs/examples/oauth_starlette.py
 
-Or with a named provider: ``create_app(auth, {"github": GitHub(auth, ...)})``.
+Or with named providers: ``create_app(auth, {"github": GitHub(auth, ...), "apple": Apple(auth, ...)})``.
 
 The flow, per provider name:
 
 - ``GET /login/<name>?next=/somewhere``: a fresh ``state``, PKCE verifier and nonce go into
-  short-lived HttpOnly cookies; the browser is redirected to the provider.
+  short-lived HttpOnly cookies named after the provider (two sign-ins in two tabs never
+  overwrite each other); the browser is redirected to the provider.
 - ``GET /login/<name>/callback``: ``state`` is checked against the cookie (constant time),
   the code is exchanged and verified, the user is found by the key
   ``(provider_id, provider_user_id)`` or created, a Lucia session cookie is set, the flow
   cookies are cleared and the browser goes to the validated ``next`` target.
-- ``POST /logout``: the session is invalidated.
+- ``POST /login/<name>/callback``: the same for a provider that answers with a form POST
+  (Apple's ``response_mode=form_post``). That POST comes from the provider's site, so
+  Lucia's CSRF check would refuse it with ``403``: its route, and only its route, is
+  exempted (``form_post_callback_paths``). ``state`` still protects it: a cross-site
+  attacker cannot know the value in the user's ``SameSite=None`` flow cookie.
+- ``POST /logout``: the session is invalidated (CSRF-checked by ``LuciaMiddleware``).
 """
 
 from __future__ import annotations
@@ -27,11 +33,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from lucia import Lucia, LuciaError, User
+from lucia import Lucia
+from lucia.integrations.starlette import LuciaMiddleware, get_auth
 from lucia_oauth import (
     LuciaOAuthError,
     OAuth2Provider,
@@ -40,6 +48,7 @@ from lucia_oauth import (
     check_callback,
     clear_oauth_cookies,
     create_oauth_cookies,
+    form_post_callback_paths,
     read_oauth_cookies,
 )
 
@@ -54,17 +63,6 @@ def _username(provider_session: ProviderSession) -> str:
     return provider_session.provider_user_id
 
 
-async def _current_user(auth: Lucia, request: Request) -> User | None:
-    token = auth.read_session_cookie(request.headers.getlist("cookie"))
-    if token is None:
-        return None
-    try:
-        _, user = await auth.validate_session_user(token)
-    except LuciaError:
-        return None
-    return user
-
-
 def create_app(auth: Lucia, providers: Mapping[str, OAuth2Provider]) -> Starlette:
     """The example app: sign-in with each of ``providers`` (by URL name), a home page, sign-out."""
 
@@ -75,7 +73,7 @@ def create_app(auth: Lucia, providers: Mapping[str, OAuth2Provider]) -> Starlett
         return provider
 
     async def home(request: Request) -> Response:
-        user = await _current_user(auth, request)
+        _, user = await get_auth(request).validate_user()
         if user is None:
             links = "".join(
                 f'<li><a href="/login/{html.escape(n)}">Sign in with {html.escape(n)}</a></li>' for n in providers
@@ -102,10 +100,16 @@ def create_app(auth: Lucia, providers: Mapping[str, OAuth2Provider]) -> Starlett
             provider = provider_for(request)
         except LookupError:
             return PlainTextResponse("Unknown provider", status_code=404)
-        cookies = read_oauth_cookies(request.headers.getlist("cookie"))
+        if request.method == "POST" and not provider.uses_form_post:
+            return PlainTextResponse("This provider's callback is a GET", status_code=405)
+        # A form_post provider sends code and state in the POST body; the others in the query.
+        params = await request.form() if request.method == "POST" else request.query_params
+        cookies = read_oauth_cookies(request.headers.getlist("cookie"), provider)
         try:
             checked = check_callback(
-                request.query_params, cookies, issuer=provider.issuer if isinstance(provider, OIDCProvider) else None
+                {k: v for k, v in params.items() if isinstance(v, str)},
+                cookies,
+                issuer=provider.issuer if isinstance(provider, OIDCProvider) else None,
             )
             provider_session = await provider.validate_callback(
                 checked.code, code_verifier=checked.code_verifier, nonce=checked.nonce
@@ -120,33 +124,32 @@ def create_app(auth: Lucia, providers: Mapping[str, OAuth2Provider]) -> Starlett
                 # account that is already signed in, call create_persistent_key(user_id) instead.
                 user = await provider_session.create_user({"username": _username(provider_session)})
             session = await auth.create_session(user.user_id)
-            response = RedirectResponse(checked.next, status_code=302)
-            response.headers.append("Set-Cookie", auth.create_session_cookie(session).serialize())
-        for cookie in clear_oauth_cookies(auth):
+            get_auth(request).set_session(session)
+            # 303: the browser follows a form POST with a GET.
+            response = RedirectResponse(checked.next, status_code=303 if request.method == "POST" else 302)
+        for cookie in clear_oauth_cookies(auth, provider):
             response.headers.append("Set-Cookie", cookie.serialize())
         return response
 
     async def logout(request: Request) -> Response:
-        if request.headers.get("origin") not in (None, f"{request.url.scheme}://{request.url.netloc}"):
-            return PlainTextResponse("Cross-site request refused", status_code=403)
-        token = auth.read_session_cookie(request.headers.getlist("cookie"))
-        if token is not None:
-            try:
-                session = await auth.get_session(token)
-                await auth.invalidate_session(session.session_id)
-            except LuciaError:
-                pass
-        response = RedirectResponse("/", status_code=303)
-        response.headers.append("Set-Cookie", auth.create_session_cookie(None).serialize())
-        return response
+        request_auth = get_auth(request)
+        session = await request_auth.validate()
+        if session is not None:
+            await auth.invalidate_session(session.session_id)
+        request_auth.set_session(None)
+        return RedirectResponse("/", status_code=303)
 
     return Starlette(
         routes=[
             Route("/", home),
             Route("/login/{name}", login),
-            Route("/login/{name}/callback", callback),
+            Route("/login/{name}/callback", callback, methods=["GET", "POST"]),
             Route("/logout", logout, methods=["POST"]),
-        ]
+        ],
+        # Lucia's CSRF check for every unsafe request, except the callbacks that are form POSTs.
+        middleware=[
+            Middleware(LuciaMiddleware, auth=auth, csrf_exempt_paths=form_post_callback_paths(providers.values()))
+        ],
     )
 
 

@@ -7,12 +7,14 @@ Fixtures shared with ``tests/providers/`` (emulated named providers):
   for the duration of the test.
 - ``issuer``: a :class:`LocalIssuer`, an OpenID Connect issuer on loopback whose keys, token
   answers and failures the test controls (for negative tests).
+- ``example_app``: the module ``docs/examples/oauth_starlette.py`` (its ``create_app``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import importlib.util
 import json
 import os
 import shutil
@@ -22,6 +24,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
@@ -42,6 +45,7 @@ from lucia.testing.services import free_port, require_service
 from lucia_sqlite import SQLiteAdapter
 
 OIDC_SERVER_DIR = Path(__file__).parent / "oidc_provider"
+EXAMPLE_APP = Path(__file__).resolve().parents[3] / "docs" / "examples" / "oauth_starlette.py"
 CLIENT_ID = "lucia-test-client"
 CLIENT_SECRET = "lucia-test-secret-7f3a9c"
 REDIRECT_URI = "http://127.0.0.1:8765/login/oidc/callback"
@@ -63,6 +67,16 @@ async def auth(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Lucia]:
     await adapter.create_schema(user_columns={"username": "string"})
     yield Lucia(adapter=adapter, clock=clock, password_hasher=fast_password_hasher())
     await adapter.close()
+
+
+@pytest.fixture(scope="session")
+def example_app() -> ModuleType:
+    """``docs/examples/oauth_starlette.py``, imported as a module: call its ``create_app(auth, providers)``."""
+    spec = importlib.util.spec_from_file_location("oauth_starlette_example", EXAMPLE_APP)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # -- loopback servers -----------------------------------------------------------------------
@@ -169,6 +183,7 @@ class LocalIssuer:
     userinfo_status: int = 200
     userinfo_raw: bytes | None = None
     discovery_status: int = 200
+    discovery_overrides: dict[str, Any] = field(default_factory=dict)
     code_challenge_methods: list[str] = field(default_factory=lambda: ["S256"])
     requests: list[dict[str, Any]] = field(default_factory=list)
 
@@ -243,6 +258,7 @@ class LocalIssuer:
                     "userinfo_endpoint": f"{self.base_url}/userinfo",
                     "jwks_uri": f"{self.base_url}/jwks",
                     "code_challenge_methods_supported": self.code_challenge_methods,
+                    **self.discovery_overrides,
                 },
                 status_code=self.discovery_status,
             )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,20 +15,11 @@ from lucia_oauth import OIDCProvider
 
 pytestmark = [pytest.mark.anyio, pytest.mark.service("node")]
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "oauth_starlette.py"
 SignIn = Callable[[str, str, str], Awaitable[dict[str, str]]]
 
 
-def load_example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("oauth_starlette_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
-async def browser(auth: Lucia, oidc_server: Any) -> Any:
+async def browser(auth: Lucia, oidc_server: Any, example_app: ModuleType) -> Any:
     provider = OIDCProvider(
         auth,
         issuer=oidc_server.issuer,
@@ -38,7 +27,7 @@ async def browser(auth: Lucia, oidc_server: Any) -> Any:
         client_secret=oidc_server.client_secret,
         redirect_uri=oidc_server.redirect_uri,
     )
-    app = load_example().create_app(auth, {"oidc": provider})
+    app = example_app.create_app(auth, {"oidc": provider})
     parts = urlsplit(oidc_server.redirect_uri)
     origin = f"{parts.scheme}://{parts.netloc}"
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=origin) as client:
@@ -51,7 +40,10 @@ async def test_example_app_signs_in_and_out(
     """The example app: login redirect, provider sign-in, callback, session cookie, next target, sign-out."""
     start = await browser.get("/login/oidc", params={"next": "/account?tab=keys"})
     assert start.status_code == 302
-    assert {c.split("=")[0] for c in start.headers.get_list("set-cookie")} >= {"oauth_state", "oauth_code_verifier"}
+    assert {c.split("=")[0] for c in start.headers.get_list("set-cookie")} >= {
+        "oauth_state_oidc",
+        "oauth_code_verifier_oidc",
+    }
     params = await sign_in_at_server(start.headers["location"], "zoe", oidc_server.redirect_uri)
 
     done = await browser.get("/login/oidc/callback", params=params)
@@ -59,7 +51,7 @@ async def test_example_app_signs_in_and_out(
     assert done.headers["location"] == "/account?tab=keys"
     set_cookies = done.headers.get_list("set-cookie")
     assert any(c.startswith("auth_session=") for c in set_cookies)
-    assert any(c.startswith("oauth_state=;") and "Max-Age=0" in c for c in set_cookies)
+    assert any(c.startswith("oauth_state_oidc=;") and "Max-Age=0" in c for c in set_cookies)
 
     home = await browser.get("/")
     assert "Signed in as User zoe" in home.text

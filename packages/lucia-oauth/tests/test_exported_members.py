@@ -14,14 +14,18 @@ NAMED_PROVIDERS = {
 
 
 def test_lucia_oauth_exports() -> None:
-    """lucia_oauth exports the SPEC §5 names, the 16 named providers and the documented helpers."""
+    """lucia_oauth exports the SPEC §5 names, the 16 named providers, the options, the errors and the helpers."""
     expected = NAMED_PROVIDERS | {
-        "AuthorizationURL", "CODE_VERIFIER_COOKIE", "LuciaOAuthError", "LuciaOAuthRequestError", "NEXT_COOKIE",
-        "NONCE_COOKIE", "OAUTH_COOKIE_MAX_AGE", "OAUTH_ERROR_CODES", "OAuth2Provider", "OAuth2Tokens", "OAuthCallback",
-        "OAuthCookies", "OAuthErrorCode", "OIDCProvider", "ProviderSession", "ProviderUser", "STATE_COOKIE",
-        "TokenEndpointAuthMethod", "__version__", "check_callback", "check_state", "clear_oauth_cookies",
-        "create_oauth_cookies", "derive_nonce", "generate_code_verifier", "generate_state", "optional_str",
-        "pkce_challenge", "read_oauth_cookies", "require_str", "sign_jwt",
+        "AuthorizationURL", "CODE_VERIFIER_COOKIE", "ClientOptions", "EndpointOptions", "IdTokenOptions",
+        "LuciaOAuthCallbackError", "LuciaOAuthConfigurationError", "LuciaOAuthError", "LuciaOAuthIdTokenError",
+        "LuciaOAuthInsecureEndpointError", "LuciaOAuthNetworkError", "LuciaOAuthProviderError",
+        "LuciaOAuthRequestError", "LuciaOAuthResponseError", "LuciaOAuthStateError", "NEXT_COOKIE", "NONCE_COOKIE",
+        "OAUTH_COOKIE_MAX_AGE", "OAUTH_ERROR_CODES", "OAuth2Options", "OAuth2Provider", "OAuth2Tokens",
+        "OAuthCallback", "OAuthCookies", "OAuthErrorCode", "OIDCOptions", "OIDCProvider", "ProviderSession",
+        "ProviderUser", "STATE_COOKIE", "TokenEndpointAuthMethod", "__version__", "check_callback", "check_state",
+        "clear_oauth_cookies", "configured_by", "create_oauth_cookies", "derive_nonce", "form_post_callback_paths",
+        "generate_code_verifier", "generate_state", "oauth_cookie_name", "optional_str", "pkce_challenge",
+        "read_oauth_cookies", "require_str", "sign_jwt",
     }  # fmt: skip
     assert set(lucia_oauth.__all__) == expected
     assert len(lucia_oauth.__all__) == len(expected)

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from lucia import Lucia, LuciaError
 from lucia.testing import FakeClock
-from lucia_oauth import LuciaOAuthError, LuciaOAuthRequestError, OIDCProvider, derive_nonce
+from lucia_oauth import (
+    LuciaOAuthError,
+    LuciaOAuthIdTokenError,
+    LuciaOAuthInsecureEndpointError,
+    LuciaOAuthRequestError,
+    OIDCProvider,
+    derive_nonce,
+)
 
 pytestmark = pytest.mark.anyio
 
 CLIENT_ID = "lucia-test-client"
 
 
-@pytest.fixture
-def provider(auth: Lucia, issuer: Any, clock: FakeClock) -> OIDCProvider:
+def make_provider(auth: Lucia, issuer: Any, clock: FakeClock) -> OIDCProvider:
     return OIDCProvider(
         auth,
         issuer=issuer.base_url,
@@ -27,6 +34,11 @@ def provider(auth: Lucia, issuer: Any, clock: FakeClock) -> OIDCProvider:
         redirect_uri="http://127.0.0.1:8000/callback",
         clock=clock,
     )
+
+
+@pytest.fixture
+def provider(auth: Lucia, issuer: Any, clock: FakeClock) -> OIDCProvider:
+    return make_provider(auth, issuer, clock)
 
 
 async def start(provider: OIDCProvider) -> tuple[str, str]:
@@ -316,11 +328,52 @@ async def test_refresh_verifies_a_new_id_token(provider: OIDCProvider, issuer: A
     """An id_token returned by a refresh is verified too (a forged one is refused)."""
     issuer.id_token = issuer.sign(issuer.claims(None), alg="none")
     with pytest.raises(LuciaOAuthError) as caught:
-        await provider.refresh_access_token("local-refresh-token")
+        await provider.refresh_access_token("local-refresh-token", subject="local-user-1")
     assert caught.value.code == "OAUTH_INVALID_ID_TOKEN"
     issuer.id_token = issuer.sign(issuer.claims(None))
-    tokens = await provider.refresh_access_token("local-refresh-token")
+    tokens = await provider.refresh_access_token("local-refresh-token", subject="local-user-1")
     assert tokens.access_token == "local-access-token"
+    assert tokens.id_token == issuer.id_token
+
+
+async def test_h12_refreshed_id_token_for_another_subject_is_refused(provider: OIDCProvider, issuer: Any) -> None:
+    """A refresh answer whose valid id_token names another ``sub`` than the sign-in is refused."""
+    issuer.id_token = issuer.sign(issuer.claims(None, sub="someone-else"))
+    with pytest.raises(LuciaOAuthIdTokenError) as caught:
+        await provider.refresh_access_token("local-refresh-token", subject="local-user-1")
+    assert "'sub'" in caught.value.detail
+
+
+async def test_h12_refreshed_id_token_cannot_be_accepted_without_the_subject(
+    provider: OIDCProvider, issuer: Any
+) -> None:
+    """Without ``subject`` a refreshed id_token cannot be compared, so the answer is refused, not trusted."""
+    issuer.id_token = issuer.sign(issuer.claims(None, sub="someone-else"))
+    with pytest.raises(LuciaOAuthIdTokenError) as caught:
+        await provider.refresh_access_token("local-refresh-token")
+    assert "subject=" in caught.value.detail
+    issuer.id_token = None  # a refresh answer without an id_token needs no subject
+    assert (await provider.refresh_access_token("local-refresh-token")).access_token == "local-access-token"
+
+
+async def test_h12_concurrent_refreshes_each_check_their_own_subject(provider: OIDCProvider, issuer: Any) -> None:
+    """Callers sharing one refresh request each compare the id_token's ``sub`` with the subject they pass."""
+    issuer.id_token = issuer.sign(issuer.claims(None))
+    issuer.token_delay = 0.2
+    outcomes: dict[str, str] = {}
+
+    async def refresh(subject: str) -> None:
+        try:
+            await provider.refresh_access_token("shared-refresh-token", subject=subject)
+            outcomes[subject] = "ok"
+        except LuciaOAuthIdTokenError:
+            outcomes[subject] = "refused"
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(refresh, "local-user-1")
+        group.start_soon(refresh, "another-user")
+    assert outcomes == {"local-user-1": "ok", "another-user": "refused"}
+    assert issuer.count("/token") == 1
 
 
 async def test_hs_algorithms_cannot_be_allowed(auth: Lucia) -> None:
@@ -412,3 +465,94 @@ async def test_o2_discovery_without_s256_turns_pkce_off_even_on_a_fresh_instance
     token_request = next(r for r in issuer.requests if r["path"] == "/token")
     assert token_request["form"]["grant_type"] == "authorization_code"
     assert "code_verifier" not in token_request["form"]
+
+
+# -- H6: the id_token's base64url is strict ------------------------------------------------------
+
+
+# Lenient base64 skipped characters outside its alphabet: four of them keep the padding
+# arithmetic intact, so the old decoder read the very same signature bytes.
+@pytest.mark.parametrize("junk", ["!!!!", "%%%%", "*!*!", "~~~~~~~~", "!", "A"])
+async def test_h6_id_token_with_junk_after_its_signature_is_refused(
+    provider: OIDCProvider, issuer: Any, auth: Lucia, junk: str
+) -> None:
+    """A correctly signed id_token with characters appended to its signature is refused, nothing created."""
+    verifier, nonce = await start(provider)
+    issuer.id_token = issuer.sign(issuer.claims(nonce)) + junk
+    await assert_refused(provider, auth, verifier, "signature")
+
+
+async def test_h6_id_token_with_a_non_canonical_signature_spelling_is_refused(
+    provider: OIDCProvider, issuer: Any, auth: Lucia
+) -> None:
+    """The same signature bytes with other unused trailing bits in the last character do not verify."""
+    verifier, nonce = await start(provider)
+    token = issuer.sign(issuer.claims(nonce))
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # 256 signature bytes leave the 4 low bits of the last character unused: flip one.
+    issuer.id_token = token[:-1] + alphabet[alphabet.index(token[-1]) ^ 1]
+    await assert_refused(provider, auth, verifier, "signature")
+
+
+# -- H10: https endpoints only, discovered ones too ----------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint", ["authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri"])
+async def test_h10_discovered_http_endpoint_is_refused_before_any_request(
+    auth: Lucia, issuer: Any, clock: FakeClock, endpoint: str
+) -> None:
+    """A discovery document naming a plain-http endpoint off loopback fails at discovery: nothing is sent to it."""
+    issuer.discovery_overrides = {endpoint: "http://idp.example/" + endpoint}
+    provider = make_provider(auth, issuer, clock)
+    with pytest.raises(LuciaOAuthInsecureEndpointError) as caught:
+        await provider.get_authorization_url()
+    assert caught.value.code == "OAUTH_CONFIGURATION"
+    assert caught.value.endpoint == endpoint
+    with pytest.raises(LuciaOAuthInsecureEndpointError):
+        await provider.validate_callback("local-code", code_verifier="v" * 64)
+    assert [r["path"] for r in issuer.requests] == ["/.well-known/openid-configuration"] * 2
+
+
+async def test_h10_discovered_https_and_loopback_endpoints_are_used(auth: Lucia, issuer: Any) -> None:
+    """An https endpoint (not contacted here) and a loopback http endpoint from discovery are accepted."""
+    issuer.discovery_overrides = {"userinfo_endpoint": "https://idp.example/userinfo"}
+    provider = OIDCProvider(
+        auth, issuer=issuer.base_url, client_id=CLIENT_ID, client_secret="s", redirect_uri="https://app.example/cb"
+    )
+    authorization = await provider.get_authorization_url()
+    assert authorization.url.startswith(issuer.base_url + "/authorize?")
+    assert provider.userinfo_endpoint == "https://idp.example/userinfo"
+
+
+@pytest.mark.parametrize(
+    ("option", "url"),
+    [
+        ("issuer", "http://idp.example"),
+        ("issuer", "ftp://idp.example"),
+        ("issuer", "http://127.0.0.1.idp.example"),
+        ("issuer", "http://localhost.idp.example"),
+        ("issuer", "http://app.localhost"),
+        ("issuer", "http://localhost./"),
+        ("jwks_uri", "http://idp.example/jwks"),
+        ("token_endpoint", "http://10.0.0.1/token"),
+        ("authorization_endpoint", "http://[::2]/authorize"),
+        ("userinfo_endpoint", "https://user:pass@idp.example/userinfo"),
+        ("token_endpoint", "//idp.example/token"),
+    ],
+)
+async def test_h10_oidc_provider_refuses_insecure_endpoints_at_construction(auth: Lucia, option: str, url: str) -> None:
+    """Issuer, JWKS and endpoints must be https (http only on loopback hosts): refused before any request."""
+    options: dict[str, Any] = {"issuer": "https://idp.example", option: url}
+    with pytest.raises(LuciaOAuthInsecureEndpointError) as caught:
+        OIDCProvider(auth, client_id="c", client_secret="s", redirect_uri="https://app.example/cb", **options)
+    assert caught.value.endpoint == option
+    assert caught.value.code == "OAUTH_CONFIGURATION"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://localhost:8080", "http://LOCALHOST", "http://127.0.0.1:9", "http://127.8.9.10", "http://[::1]:4000"]
+)
+async def test_h10_loopback_issuers_may_use_http(auth: Lucia, url: str) -> None:
+    """Development and tests on localhost, 127.0.0.0/8 or [::1] may use plain http."""
+    provider = OIDCProvider(auth, issuer=url, client_id="c", client_secret="s", redirect_uri="http://127.0.0.1/cb")
+    assert provider.issuer == url

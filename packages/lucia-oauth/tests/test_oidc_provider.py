@@ -17,6 +17,7 @@ from lucia import Lucia, LuciaError
 from lucia_oauth import (
     AuthorizationURL,
     LuciaOAuthError,
+    LuciaOAuthIdTokenError,
     LuciaOAuthRequestError,
     OIDCProvider,
     check_callback,
@@ -56,7 +57,9 @@ async def test_full_flow_creates_the_user_and_finds_it_on_the_second_sign_in(
     assert query["nonce"] == [authorization.nonce]
     params = await sign_in_at_server(authorization.url, "alice", oidc_server.redirect_uri)
 
-    callback = check_callback(params, read_oauth_cookies(cookie_header(authorization, auth)), issuer=provider.issuer)
+    callback = check_callback(
+        params, read_oauth_cookies(cookie_header(authorization, auth), provider), issuer=provider.issuer
+    )
     session = await provider.validate_callback(callback.code, code_verifier=callback.code_verifier)
 
     assert session.provider_id == "oidc"
@@ -71,7 +74,7 @@ async def test_full_flow_creates_the_user_and_finds_it_on_the_second_sign_in(
 
     again = await provider.get_authorization_url()
     params = await sign_in_at_server(again.url, "alice", oidc_server.redirect_uri)
-    callback = check_callback(params, read_oauth_cookies(cookie_header(again, auth)), issuer=provider.issuer)
+    callback = check_callback(params, read_oauth_cookies(cookie_header(again, auth), provider), issuer=provider.issuer)
     second = await provider.validate_callback(callback.code, code_verifier=callback.code_verifier)
     assert second.existing_user is not None
     assert second.existing_user.user_id == user.user_id
@@ -83,7 +86,7 @@ async def test_explicit_nonce_from_the_cookie_is_accepted(
     """Passing the nonce kept in the cookie verifies the id_token just like the derived one."""
     authorization = await provider.get_authorization_url()
     params = await sign_in_at_server(authorization.url, "nina", oidc_server.redirect_uri)
-    callback = check_callback(params, read_oauth_cookies(cookie_header(authorization, auth)))
+    callback = check_callback(params, read_oauth_cookies(cookie_header(authorization, auth), provider))
     assert callback.nonce == authorization.nonce
     session = await provider.validate_callback(
         callback.code, code_verifier=callback.code_verifier, nonce=callback.nonce
@@ -130,10 +133,10 @@ async def test_o1_callback_with_another_state_is_refused_before_the_exchange(
     params = await sign_in_at_server(authorization.url, "dave", oidc_server.redirect_uri)
     other = await provider.get_authorization_url()
     with pytest.raises(LuciaOAuthError) as caught:
-        check_callback(params, read_oauth_cookies(cookie_header(other, auth)))
+        check_callback(params, read_oauth_cookies(cookie_header(other, auth), provider))
     assert caught.value.code == "OAUTH_INVALID_STATE"
     # The legitimate owner of the flow can still finish it: nothing was spent.
-    callback = check_callback(params, read_oauth_cookies(cookie_header(authorization, auth)))
+    callback = check_callback(params, read_oauth_cookies(cookie_header(authorization, auth), provider))
     session = await provider.validate_callback(callback.code, code_verifier=callback.code_verifier)
     assert session.provider_user_id == "dave"
 
@@ -158,9 +161,11 @@ async def test_refresh_access_token_against_the_server(
     params = await sign_in_at_server(authorization.url, "frank", oidc_server.redirect_uri)
     session = await provider.validate_callback(params["code"], code_verifier=authorization.code_verifier)
     assert session.tokens.refresh_token is not None
-    refreshed = await provider.refresh_access_token(session.tokens.refresh_token)
+    refreshed = await provider.refresh_access_token(session.tokens.refresh_token, subject="frank")
     assert refreshed.access_token != session.tokens.access_token
     assert refreshed.refresh_token is not None
+    with pytest.raises(LuciaOAuthIdTokenError):  # H12: the real server's refreshed id_token is for frank
+        await provider.refresh_access_token(refreshed.refresh_token, subject="not-frank")
     with pytest.raises(LuciaOAuthRequestError) as caught:
         await provider.refresh_access_token("not-a-refresh-token")
     assert caught.value.error == "invalid_grant"
@@ -176,7 +181,7 @@ async def test_o3_callback_from_another_issuer_is_refused(
     with pytest.raises(LuciaOAuthError) as caught:
         check_callback(
             {**params, "iss": "https://evil.example"},
-            read_oauth_cookies(cookie_header(authorization, auth)),
+            read_oauth_cookies(cookie_header(authorization, auth), provider),
             issuer=provider.issuer,
         )
     assert caught.value.code == "OAUTH_INVALID_CALLBACK"
@@ -194,12 +199,12 @@ async def test_concurrent_refreshes_reach_the_server_once(
 
     async def refresh() -> None:
         assert session.tokens.refresh_token is not None
-        results.append(await provider.refresh_access_token(session.tokens.refresh_token))
+        results.append(await provider.refresh_access_token(session.tokens.refresh_token, subject="hugo"))
 
     async with anyio.create_task_group() as group:
         for _ in range(5):
             group.start_soon(refresh)
     assert len({id(r) for r in results}) == 1
     assert results[0].refresh_token is not None
-    again = await provider.refresh_access_token(results[0].refresh_token)
+    again = await provider.refresh_access_token(results[0].refresh_token, subject="hugo")
     assert again.access_token != results[0].access_token

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import logging
 import re
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,7 +16,9 @@ import pytest
 from lucia import Lucia, LuciaError
 from lucia.testing.services import free_port
 from lucia_oauth import (
+    LuciaOAuthConfigurationError,
     LuciaOAuthError,
+    LuciaOAuthInsecureEndpointError,
     LuciaOAuthRequestError,
     OAuth2Provider,
     OAuth2Tokens,
@@ -235,7 +238,8 @@ async def test_o6_provider_error_parameter_fails_closed(auth: Lucia, issuer: Any
     """A callback with ``error=access_denied`` is refused before any exchange; nothing is sent or created."""
     provider = make_provider(auth, issuer)
     authorization = await provider.get_authorization_url()
-    cookies = read_oauth_cookies("; ".join(f"{c.name}={c.value}" for c in create_oauth_cookies(auth, authorization)))
+    header = "; ".join(f"{c.name}={c.value}" for c in create_oauth_cookies(auth, authorization))
+    cookies = read_oauth_cookies(header, provider)
     with pytest.raises(LuciaOAuthError) as caught:
         check_callback({"error": "access_denied", "state": authorization.state, "code": "x"}, cookies)
     assert caught.value.code == "OAUTH_PROVIDER_ERROR"
@@ -447,3 +451,51 @@ async def test_o3_a_shared_client_that_follows_redirects_still_does_not(auth: Lu
             await provider.validate_callback("the-code", code_verifier=verifier)
     assert caught.value.status == 307
     assert issuer.count("/elsewhere") == 0
+
+
+async def test_configuration_is_one_validated_options_object(auth: Lucia, issuer: Any) -> None:
+    """The keyword options become ``provider.options``; the secret never shows in its repr; typos are TypeErrors."""
+    provider = make_provider(auth, issuer)
+    assert provider.options.client_id == "generic-client"
+    assert provider.options.token_endpoint == issuer.base_url + "/token"
+    assert SECRET not in repr(provider.options)
+    with pytest.raises(TypeError):
+        make_provider(auth, issuer, client_secrt="typo")
+    with pytest.raises(LuciaOAuthConfigurationError):
+        make_provider(auth, issuer, client_secret=None)  # client_secret_basic without a secret
+    with pytest.raises(LuciaOAuthConfigurationError):
+        make_provider(auth, issuer, timeout=0)
+
+
+@pytest.mark.parametrize("endpoint", ["authorization_endpoint", "token_endpoint", "userinfo_endpoint"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://forge.example/x",
+        "http://192.168.1.10/x",
+        "http://[::ffff:7f00:1]/x",
+        "ws://forge.example/x",
+        "https://forge.example/x#frag",
+        "https://user:secret@forge.example/x",
+        "https://forge.example:notaport/x",
+        "/relative/x",
+    ],
+)
+async def test_h10_oauth2_provider_refuses_insecure_endpoints_at_construction(
+    auth: Lucia, endpoint: str, url: str
+) -> None:
+    """An endpoint that is not https (plain http only on a loopback host) is refused when the provider is made."""
+    with pytest.raises(LuciaOAuthInsecureEndpointError) as caught:
+        make_provider(auth, SimpleNamespace(base_url="https://forge.example"), **{endpoint: url})
+    assert caught.value.endpoint == endpoint
+    assert caught.value.code == "OAUTH_CONFIGURATION"
+    assert isinstance(caught.value, LuciaOAuthConfigurationError)
+
+
+async def test_h10_back_channel_requests_refuse_plain_http_off_loopback(auth: Lucia, issuer: Any) -> None:
+    """fetch_json (every provider's user calls) refuses a plain-http URL before connecting."""
+    provider = make_provider(auth, issuer)
+    with pytest.raises(LuciaOAuthInsecureEndpointError) as caught:
+        await provider.fetch_json("http://api.forge.example/user", access_token="t")
+    assert caught.value.code == "OAUTH_CONFIGURATION"  # refused, not a failed connection
+    assert await provider.fetch_json(issuer.base_url + "/userinfo", access_token="t")

@@ -1,16 +1,30 @@
-"""The exceptions of lucia-oauth: under the one root ``LuciaError``, a subclass for HTTP failures."""
+"""The exceptions of lucia-oauth: one root under ``LuciaError``, one subclass per failure.
+
+``LuciaOAuthError`` is the root and is never raised bare: each failure raises its own
+subclass, which keeps a stable :attr:`~lucia.LuciaError.code`. Catch the type you handle
+(``except LuciaOAuthStateError``) or the root; log the code. ``LuciaOAuthError(code)``
+still works and builds the subclass that owns ``code``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 from lucia import LuciaError
 
 __all__ = [
     "OAUTH_ERROR_CODES",
+    "LuciaOAuthCallbackError",
+    "LuciaOAuthConfigurationError",
     "LuciaOAuthError",
+    "LuciaOAuthIdTokenError",
+    "LuciaOAuthInsecureEndpointError",
+    "LuciaOAuthNetworkError",
+    "LuciaOAuthProviderError",
     "LuciaOAuthRequestError",
+    "LuciaOAuthResponseError",
+    "LuciaOAuthStateError",
     "OAuthErrorCode",
 ]
 
@@ -25,36 +39,130 @@ OAuthErrorCode = Literal[
     "OAUTH_CONFIGURATION",
 ]
 
+#: Every code of lucia-oauth.
 OAUTH_ERROR_CODES: frozenset[str] = frozenset(get_args(OAuthErrorCode))
+
+#: The subclass raised for each code (filled in as the classes are defined).
+_CLASS_OF_CODE: dict[str, type[LuciaOAuthError]] = {}
+
+_E = TypeVar("_E", bound="LuciaOAuthError")
 
 
 class LuciaOAuthError(LuciaError):
     """Every known failure of an OAuth 2.0 / OpenID Connect sign-in (a :class:`lucia.LuciaError`).
 
-    The sign-in failed closed: nothing was created. Branch on :attr:`code`:
+    The sign-in failed closed: nothing was created. Each code has its own subclass:
 
-    - ``OAUTH_INVALID_STATE``: the ``state`` of the callback is missing or differs from the cookie.
-    - ``OAUTH_INVALID_CALLBACK``: no ``code``, a missing ``code_verifier`` or ``nonce``, a wrong ``iss``.
-    - ``OAUTH_PROVIDER_ERROR``: the provider sent the user back with an ``error`` parameter.
-    - ``OAUTH_REQUEST_FAILED``: a back-channel request got a non-success answer
-      (always a :class:`LuciaOAuthRequestError`).
-    - ``OAUTH_NETWORK_ERROR``: a back-channel request timed out or could not connect.
-    - ``OAUTH_INVALID_RESPONSE``: the provider answered with something that is not the JSON we need.
-    - ``OAUTH_INVALID_ID_TOKEN``: the id_token failed verification (signature, ``iss``,
-      ``aud``, ``azp``, ``exp``, ``iat``, ``nonce``, unknown key).
-    - ``OAUTH_CONFIGURATION``: the provider is misconfigured (raised at construction or discovery).
+    - ``OAUTH_INVALID_STATE`` (:class:`LuciaOAuthStateError`): the ``state`` of the
+      callback is missing or differs from the cookie.
+    - ``OAUTH_INVALID_CALLBACK`` (:class:`LuciaOAuthCallbackError`): no ``code``, a missing
+      ``code_verifier`` or ``nonce``, a wrong ``iss``.
+    - ``OAUTH_PROVIDER_ERROR`` (:class:`LuciaOAuthProviderError`): the provider sent the
+      user back with an ``error`` parameter.
+    - ``OAUTH_REQUEST_FAILED`` (:class:`LuciaOAuthRequestError`): a back-channel request
+      got a non-success answer.
+    - ``OAUTH_NETWORK_ERROR`` (:class:`LuciaOAuthNetworkError`): a back-channel request
+      timed out or could not connect.
+    - ``OAUTH_INVALID_RESPONSE`` (:class:`LuciaOAuthResponseError`): the provider answered
+      with something that is not the JSON we need.
+    - ``OAUTH_INVALID_ID_TOKEN`` (:class:`LuciaOAuthIdTokenError`): the id_token failed
+      verification (signature, ``iss``, ``aud``, ``azp``, ``exp``, ``iat``, ``nonce``,
+      unknown key, a refreshed token for another ``sub``).
+    - ``OAUTH_CONFIGURATION`` (:class:`LuciaOAuthConfigurationError`): the provider is
+      misconfigured, raised at construction or discovery;
+      :class:`LuciaOAuthInsecureEndpointError` for an endpoint that is not ``https``.
 
     Args:
-        code: One of :data:`OAUTH_ERROR_CODES`.
+        code: One of :data:`OAUTH_ERROR_CODES`; a subclass takes its own as the default.
         detail: A human-readable explanation. It never contains a secret, a code or a token.
     """
 
     messages: ClassVar[Mapping[str, str]] = {code: code for code in OAUTH_ERROR_CODES}
+    #: The code a subclass carries when none is given.
+    default_code: ClassVar[str | None] = None
 
     code: OAuthErrorCode
 
-    def __init__(self, code: OAuthErrorCode, detail: str) -> None:
+    def __new__(cls: type[_E], code: str | None = None, *args: Any, **kwargs: Any) -> _E:
+        target: type[Any] = cls
+        if cls is LuciaOAuthError and code is not None:
+            target = _CLASS_OF_CODE.get(code, LuciaOAuthError)
+        instance: _E = Exception.__new__(target)
+        return instance
+
+    def __init__(self, code: OAuthErrorCode | None = None, detail: str | None = None) -> None:
+        # A subclass owns one code; the bare root needs one given (a typo here is a bug).
+        super().__init__(code if code is not None else (type(self).default_code or ""), detail)
+
+
+def _owns(code: OAuthErrorCode) -> Any:
+    """Register a subclass as the one raised for ``code`` (its default)."""
+
+    def register(cls: type[LuciaOAuthError]) -> type[LuciaOAuthError]:
+        cls.default_code = code
+        _CLASS_OF_CODE[code] = cls
+        return cls
+
+    return register
+
+
+@_owns("OAUTH_INVALID_STATE")
+class LuciaOAuthStateError(LuciaOAuthError):
+    """The callback's ``state`` is missing or is not the one kept in the flow's cookie (O1)."""
+
+
+@_owns("OAUTH_INVALID_CALLBACK")
+class LuciaOAuthCallbackError(LuciaOAuthError):
+    """The callback is unusable: no ``code``, no ``code_verifier`` or nonce, or another issuer's ``iss``."""
+
+
+@_owns("OAUTH_PROVIDER_ERROR")
+class LuciaOAuthProviderError(LuciaOAuthError):
+    """The provider sent the user back with an ``error`` parameter (``access_denied``...)."""
+
+
+@_owns("OAUTH_NETWORK_ERROR")
+class LuciaOAuthNetworkError(LuciaOAuthError):
+    """A back-channel request timed out or could not connect."""
+
+
+@_owns("OAUTH_INVALID_RESPONSE")
+class LuciaOAuthResponseError(LuciaOAuthError):
+    """The provider answered with something that is not the JSON the flow needs."""
+
+
+@_owns("OAUTH_INVALID_ID_TOKEN")
+class LuciaOAuthIdTokenError(LuciaOAuthError):
+    """The id_token failed verification; :attr:`~lucia.LuciaError.detail` names the check."""
+
+
+@_owns("OAUTH_CONFIGURATION")
+class LuciaOAuthConfigurationError(LuciaOAuthError):
+    """The provider is misconfigured (raised at construction, or at discovery for the provider's own document)."""
+
+
+class LuciaOAuthInsecureEndpointError(LuciaOAuthConfigurationError):
+    """An endpoint is not ``https`` and not on a loopback host (H10).
+
+    Raised at construction for configured endpoints, and at discovery for the endpoints a
+    discovery document names, before any request is sent to them.
+
+    Attributes:
+        endpoint: Which endpoint (``"token_endpoint"``, ``"jwks_uri"``...).
+    """
+
+    endpoint: str
+
+    def __init__(self, code: OAuthErrorCode | None = None, detail: str | None = None, *, endpoint: str = "") -> None:
         super().__init__(code, detail)
+        self.endpoint = endpoint
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (_insecure_endpoint, (self.detail, self.endpoint))
+
+
+def _insecure_endpoint(detail: str, endpoint: str) -> LuciaOAuthInsecureEndpointError:
+    return LuciaOAuthInsecureEndpointError(None, detail, endpoint=endpoint)
 
 
 class LuciaOAuthRequestError(LuciaOAuthError):
@@ -71,6 +179,9 @@ class LuciaOAuthRequestError(LuciaOAuthError):
         error: The OAuth ``error`` member of a JSON body (``"invalid_grant"``), if any.
         error_description: Its ``error_description``, if any.
     """
+
+    # Not registered for ``LuciaOAuthError(code)``: it is built from a status and a body.
+    default_code: ClassVar[str | None] = "OAUTH_REQUEST_FAILED"
 
     status: int
     body: Mapping[str, Any] | str

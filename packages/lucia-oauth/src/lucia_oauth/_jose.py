@@ -1,231 +1,231 @@
-"""The small part of JOSE that sign-in needs: compact JWS, public JWKs, ES256 signing. No I/O.
+"""JOSE for sign-in, by joserfc: id_token signatures, the issuer's JWKS, Apple's ES256 client secret. No I/O.
 
-Only asymmetric algorithms exist here, each bound to one key type, so an ``HS256``
-token "signed" with a public key, or an ``alg: none`` token, can never verify.
+joserfc (maintained, by the author of Authlib) owns every byte of JOSE: strict base64url
+(no padding, no foreign characters, no non-canonical trailing bits), header and ``crit``
+checks, JWK import, ``kid`` selection, the binding of each algorithm to its key type and
+curve, and the signature check. This module only states our policy on top of it:
+
+- the algorithm allowlist (:data:`DEFAULT_ALGORITHMS`): asymmetric algorithms only, so
+  ``none`` and every ``HS*`` never verify, whatever the token or the JWKS says;
+- no ``crit`` extension is understood, so a token that marks one critical is refused;
+- JWKS keys that cannot verify signatures are dropped on import (symmetric ``oct`` keys,
+  unknown types or curves, ``use: enc``, RSA under 2048 bits);
+- every failure is a :class:`~lucia_oauth.LuciaOAuthIdTokenError`, never a library error.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PublicKey
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from joserfc import jws, jwt
+from joserfc.errors import (
+    BadSignatureError,
+    InvalidKeyIdError,
+    JoseError,
+    UnsupportedAlgorithmError,
+)
+from joserfc.jwk import ECKey, JWKRegistry, Key, KeySet
 
-from lucia_oauth._errors import LuciaOAuthError
+from lucia_oauth._errors import LuciaOAuthIdTokenError, LuciaOAuthResponseError
 
 __all__ = [
     "DEFAULT_ALGORITHMS",
-    "JWS",
+    "MAX_TOKEN_LENGTH",
     "SUPPORTED_ALGORITHMS",
-    "b64url_decode",
-    "b64url_encode",
-    "key_matches_algorithm",
+    "import_jwks",
+    "load_es256_private_key",
     "parse_jws",
-    "public_key_from_jwk",
+    "select_key",
     "sign_jwt",
+    "verify_compact_jws",
     "verify_jws",
 ]
 
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
-_CURVES: dict[str, tuple[str, type[ec.EllipticCurve], int]] = {
-    "ES256": ("P-256", ec.SECP256R1, 32),
-    "ES384": ("P-384", ec.SECP384R1, 48),
-    "ES512": ("P-521", ec.SECP521R1, 66),
-}
-#: Every algorithm this package can verify. Symmetric (``HS*``) and ``none`` are absent on purpose.
+#: Every algorithm an id_token may be allowed to use. Symmetric (``HS*``) and ``none`` are absent on purpose.
 SUPPORTED_ALGORITHMS: frozenset[str] = frozenset(
-    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "Ed25519", "Ed448", "EdDSA"}
 )
-#: The default allowlist of id_token algorithms.
-DEFAULT_ALGORITHMS: tuple[str, ...] = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
-
-_MAX_TOKEN_LENGTH = 16 * 1024
-
-PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | Ed25519PublicKey | Ed448PublicKey
-
-
-def _invalid(detail: str) -> LuciaOAuthError:
-    return LuciaOAuthError("OAUTH_INVALID_ID_TOKEN", detail)
-
-
-def b64url_encode(data: bytes) -> str:
-    """Base64url without padding (RFC 7515 §2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(data: str) -> bytes:
-    """Decode base64url with or without padding; raise ``ValueError`` on anything else."""
-    if not isinstance(data, str) or any(c in data for c in "+/= \t\r\n"):
-        raise ValueError("not base64url")
-    try:
-        return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError("not base64url") from exc
+#: The default allowlist of id_token algorithms. ``EdDSA`` (deprecated by RFC 9864 for
+#: ``Ed25519``/``Ed448``) can be allowed explicitly; joserfc then warns on each use.
+DEFAULT_ALGORITHMS: tuple[str, ...] = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "Ed25519",
+)
+#: Longer tokens are refused before any parsing.
+MAX_TOKEN_LENGTH = 16 * 1024
+#: The base64url length of a 2048-bit RSA modulus: shorter ones are refused before import.
+_MIN_RSA_MODULUS_CHARS = 342
+_MIN_RSA_BITS = 2048
 
 
-@dataclass(frozen=True, slots=True)
-class JWS:
-    """A parsed compact JWS: its protected header, payload and signature (not yet verified)."""
-
-    header: Mapping[str, Any]
-    payload: bytes
-    signing_input: bytes
-    signature: bytes
-
-    def claims(self) -> dict[str, Any]:
-        """The payload as a JSON object (raise ``OAUTH_INVALID_ID_TOKEN`` if it is not one)."""
-        try:
-            claims = json.loads(self.payload)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise _invalid("the token payload is not JSON") from exc
-        if not isinstance(claims, dict):
-            raise _invalid("the token payload is not a JSON object")
-        return claims
+def _invalid(detail: str) -> LuciaOAuthIdTokenError:
+    return LuciaOAuthIdTokenError(None, detail)
 
 
-def parse_jws(token: object) -> JWS:
-    """Split and decode a compact JWS without verifying it.
+def _registry(algorithms: Collection[str]) -> jws.JWSRegistry:
+    """A registry that allows exactly ``algorithms`` (never empty: joserfc reads empty as its defaults)."""
+    allowed = [a for a in algorithms if a in SUPPORTED_ALGORITHMS]
+    if not allowed:
+        raise _invalid("no id_token algorithm is allowed")
+    registry = jws.JWSRegistry(algorithms=allowed)
+    registry.strict_check_header = False  # RFC 7515 §4: ignore what is not understood unless it is "crit"
+    registry.max_header_length = registry.max_signature_length = 2048  # x5t and RSA-8192 signatures fit
+    return registry
+
+
+def import_jwks(document: object) -> KeySet:
+    """The signature keys of a JWKS document that we may use (an empty set when none is).
 
     Raises:
-        LuciaOAuthError: ``OAUTH_INVALID_ID_TOKEN`` for anything that is not a compact JWS.
+        LuciaOAuthError: ``OAUTH_INVALID_RESPONSE`` if the document is not an object with a ``keys`` list.
     """
-    if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_LENGTH:
-        raise _invalid("the token is missing or too long")
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise _invalid("the token is not a compact JWS")
+    keys = document.get("keys") if isinstance(document, Mapping) else None
+    if not isinstance(keys, list):
+        raise LuciaOAuthResponseError(None, "the JWKS is not a JSON object with 'keys'")
+    usable: list[Key] = []
+    for data in keys:
+        key = _import_public_key(data)
+        if key is not None:
+            usable.append(key)
+    return KeySet(usable)
+
+
+def _import_public_key(data: object) -> Key | None:
+    if not isinstance(data, dict) or data.get("use", "sig") != "sig" or data.get("kty") not in ("RSA", "EC", "OKP"):
+        return None
+    modulus = data.get("n")
+    if data["kty"] == "RSA" and (not isinstance(modulus, str) or len(modulus) < _MIN_RSA_MODULUS_CHARS):
+        return None  # under 2048 bits: refused here, before joserfc would only warn
     try:
-        header = json.loads(b64url_decode(parts[0]))
-        payload = b64url_decode(parts[1])
-        signature = b64url_decode(parts[2])
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _invalid("the token is not valid base64url JSON") from exc
-    if not isinstance(header, dict):
-        raise _invalid("the token header is not a JSON object")
+        key = JWKRegistry.import_key(data)
+    except (JoseError, ValueError, TypeError, KeyError):
+        return None
+    if key.key_type == "RSA" and getattr(key.raw_value, "key_size", 0) < _MIN_RSA_BITS:
+        return None
+    return key
+
+
+def parse_jws(token: object) -> jws.CompactSignature:
+    """Split and decode a compact JWS without verifying it (joserfc's strict base64url).
+
+    Raises:
+        LuciaOAuthError: ``OAUTH_INVALID_ID_TOKEN`` for anything that is not a compact JWS
+            with a JSON object header naming an ``alg``, or that marks an extension critical.
+    """
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+        raise _invalid("the token is missing, too long or not ASCII")
+    try:
+        obj = jws.extract_compact(token.encode("ascii"))
+    except (JoseError, ValueError, TypeError) as exc:
+        raise _invalid("the token is not a compact JWS with strict base64url parts") from exc
+    header = obj.headers()
+    if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
+        raise _invalid("the token header is not a JSON object with an 'alg'")
     if "crit" in header:  # RFC 7515 §4.1.11: we understand no extension, so we must refuse
         raise _invalid("the token uses critical header extensions")
-    return JWS(
-        header=header, payload=payload, signing_input=f"{parts[0]}.{parts[1]}".encode("ascii"), signature=signature
-    )
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise _invalid("the token 'kid' is not a string")
+    return obj
 
 
-def _int(value: object) -> int:
-    if not isinstance(value, str):
-        raise ValueError("missing key member")
-    return int.from_bytes(b64url_decode(value), "big")
+def select_key(keys: KeySet, obj: jws.CompactSignature) -> Key | None:
+    """The key of ``keys`` the token names (joserfc's ``kid`` selection), or ``None``.
 
-
-def public_key_from_jwk(jwk: Mapping[str, Any]) -> PublicKey:
-    """The public key of a JWK (``RSA``, ``EC`` P-256/384/521, ``OKP`` Ed25519/Ed448).
-
-    Raises:
-        ValueError: For a symmetric, private-only, unknown or malformed key.
+    With a ``kid``, the key with that ``kid`` whose ``alg``/``use`` do not forbid the token's
+    algorithm; without one, the only key of the set, if it has exactly one.
     """
-    kty = jwk.get("kty")
-    if kty == "RSA":
-        n, e = _int(jwk.get("n")), _int(jwk.get("e"))
-        if n.bit_length() < 2048:
-            raise ValueError("RSA keys shorter than 2048 bits are refused")
-        return rsa.RSAPublicNumbers(e, n).public_key()
-    if kty == "EC":
-        curves = {name: curve for name, curve, _ in _CURVES.values()}
-        curve = curves.get(str(jwk.get("crv")))
-        if curve is None:
-            raise ValueError("unsupported EC curve")
-        return ec.EllipticCurvePublicNumbers(_int(jwk.get("x")), _int(jwk.get("y")), curve()).public_key()
-    if kty == "OKP":
-        x = jwk.get("x")
-        if not isinstance(x, str):
-            raise ValueError("missing key member")
-        if jwk.get("crv") == "Ed25519":
-            return Ed25519PublicKey.from_public_bytes(b64url_decode(x))
-        if jwk.get("crv") == "Ed448":
-            return Ed448PublicKey.from_public_bytes(b64url_decode(x))
-        raise ValueError("unsupported OKP curve")
-    raise ValueError(f"unsupported key type {kty!r}")
+    header = obj.headers()
+    try:
+        return keys.get_by_kid(header.get("kid"), {"alg": header["alg"], "use": "sig"})
+    except (InvalidKeyIdError, ValueError, TypeError):
+        return None
 
 
-def key_matches_algorithm(jwk: Mapping[str, Any], alg: str) -> bool:
-    """Whether a JWK may verify ``alg``: its type fits, and its ``alg``/``use`` do not forbid it."""
-    if jwk.get("use", "sig") != "sig" or jwk.get("alg", alg) != alg:
-        return False
-    kty, crv = jwk.get("kty"), jwk.get("crv")
-    if alg[:2] in ("RS", "PS"):
-        return kty == "RSA"
-    if alg in _CURVES:
-        return kty == "EC" and crv == _CURVES[alg][0]
-    if alg == "EdDSA":
-        return kty == "OKP" and crv in ("Ed25519", "Ed448")
-    return False
-
-
-def verify_jws(jws: JWS, jwk: Mapping[str, Any], *, algorithms: tuple[str, ...] | frozenset[str]) -> None:
-    """Verify the signature of ``jws`` with ``jwk``, accepting only ``algorithms``.
+def verify_jws(obj: jws.CompactSignature, key: Key, *, algorithms: Collection[str]) -> dict[str, Any]:
+    """Verify the signature of ``obj`` with ``key``, accepting only ``algorithms``; return the claims.
 
     Raises:
         LuciaOAuthError: ``OAUTH_INVALID_ID_TOKEN`` if the algorithm is not allowed, the key
-            does not fit the algorithm, or the signature is wrong.
+            does not fit the algorithm (type, curve, ``use``, ``alg``), the signature is
+            wrong, or the payload is not a JSON object.
     """
-    alg = jws.header.get("alg")
-    if not isinstance(alg, str) or alg not in algorithms or alg not in SUPPORTED_ALGORITHMS:
+    alg = obj.headers()["alg"]
+    if alg not in algorithms or alg not in SUPPORTED_ALGORITHMS:
         raise _invalid(f"the token algorithm {alg!r} is not allowed")
-    if not key_matches_algorithm(jwk, alg):
-        raise _invalid(f"the key does not fit the token algorithm {alg!r}")
     try:
-        key = public_key_from_jwk(jwk)
-    except ValueError as exc:
-        raise _invalid(f"the signing key is unusable: {exc}") from exc
-    try:
-        if alg[:2] == "RS" and isinstance(key, rsa.RSAPublicKey):
-            key.verify(jws.signature, jws.signing_input, padding.PKCS1v15(), _HASHES[alg[2:]]())
-        elif alg[:2] == "PS" and isinstance(key, rsa.RSAPublicKey):
-            digest = _HASHES[alg[2:]]()
-            pss = padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size)
-            key.verify(jws.signature, jws.signing_input, pss, digest)
-        elif alg in _CURVES and isinstance(key, ec.EllipticCurvePublicKey):
-            size = _CURVES[alg][2]
-            if len(jws.signature) != 2 * size:
-                raise InvalidSignature
-            r = int.from_bytes(jws.signature[:size], "big")
-            s = int.from_bytes(jws.signature[size:], "big")
-            key.verify(encode_dss_signature(r, s), jws.signing_input, ec.ECDSA(_HASHES[alg[2:]]()))
-        elif alg == "EdDSA" and isinstance(key, Ed25519PublicKey | Ed448PublicKey):
-            key.verify(jws.signature, jws.signing_input)
-        else:  # pragma: no cover - key_matches_algorithm already refused this pairing
-            raise InvalidSignature
-    except InvalidSignature as exc:
+        if not jws.validate_compact(obj, key, registry=_registry(algorithms)):
+            raise BadSignatureError
+    except UnsupportedAlgorithmError as exc:
+        raise _invalid(f"the token algorithm {alg!r} is not allowed") from exc
+    except BadSignatureError as exc:
         raise _invalid("the token signature is invalid") from exc
+    except (JoseError, ValueError, TypeError) as exc:
+        raise _invalid(f"the key does not fit the token algorithm {alg!r}") from exc
+    try:
+        claims = json.loads(obj.payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _invalid("the token payload is not JSON") from exc
+    if not isinstance(claims, dict):
+        raise _invalid("the token payload is not a JSON object")
+    return claims
 
 
-def sign_jwt(claims: Mapping[str, Any], private_key: ec.EllipticCurvePrivateKey, *, kid: str | None = None) -> str:
-    """Sign ``claims`` as a compact JWS with an EC private key (ES256/384/512 by its curve).
+def verify_compact_jws(token: object, keys: KeySet, *, algorithms: Collection[str]) -> dict[str, Any]:
+    """Parse, pick the key by ``kid`` and verify a compact JWS in one call; return its claims.
+
+    Raises:
+        LuciaOAuthError: ``OAUTH_INVALID_ID_TOKEN`` for any failure (never another exception).
+    """
+    obj = parse_jws(token)
+    key = select_key(keys, obj)
+    if key is None:
+        raise _invalid(f"no usable key for kid {obj.headers().get('kid')!r}")
+    return verify_jws(obj, key, algorithms=algorithms)
+
+
+def load_es256_private_key(pem: str | bytes) -> ECKey:
+    """A P-256 private key from PEM text (Apple's ``.p8`` file).
+
+    Raises:
+        ValueError: If it is not a PEM P-256 private key (the message shows no key material).
+    """
+    try:
+        key: ECKey = ECKey.import_key(pem.encode("ascii") if isinstance(pem, str) else pem)
+    except (JoseError, ValueError, TypeError, UnicodeError):
+        raise ValueError("not a PEM EC private key") from None
+    if not key.is_private or key.curve_name != "P-256":
+        raise ValueError("not a P-256 (ES256) private key")
+    return key
+
+
+def sign_jwt(claims: Mapping[str, Any], private_key: ECKey | str | bytes, *, kid: str | None = None) -> str:
+    """Sign ``claims`` as a compact JWS (``typ: JWT``) with an ES256 key, by joserfc.
 
     This is what Apple's client secret needs: an ES256 JWT signed with the team's key.
 
     Args:
         claims: The JWT claims.
-        private_key: A P-256 (ES256), P-384 (ES384) or P-521 (ES512) private key.
+        private_key: A P-256 private key: a joserfc ``ECKey`` or its PEM text.
         kid: The ``kid`` header, if any.
+
+    Raises:
+        ValueError: If the key is not a P-256 private key.
     """
-    alg = next((a for a, (_, curve, _) in _CURVES.items() if isinstance(private_key.curve, curve)), None)
-    if alg is None:
-        raise ValueError("unsupported curve")
-    header: dict[str, str] = {"alg": alg, "typ": "JWT"}
+    key = private_key if isinstance(private_key, ECKey) else load_es256_private_key(private_key)
+    if not key.is_private or key.curve_name != "P-256":
+        raise ValueError("not a P-256 (ES256) private key")
+    header: dict[str, Any] = {"alg": "ES256"}
     if kid is not None:
         header["kid"] = kid
-    signing_input = ".".join(
-        b64url_encode(json.dumps(part, separators=(",", ":")).encode()) for part in (header, dict(claims))
-    )
-    der = private_key.sign(signing_input.encode("ascii"), ec.ECDSA(_HASHES[alg[2:]]()))
-    r, s = decode_dss_signature(der)
-    size = _CURVES[alg][2]
-    return f"{signing_input}.{b64url_encode(r.to_bytes(size, 'big') + s.to_bytes(size, 'big'))}"
+    return jwt.encode(header, dict(claims), key, algorithms=["ES256"])

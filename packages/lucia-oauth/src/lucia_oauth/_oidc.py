@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import anyio
-import httpx
+from joserfc.jwk import KeySet
 
-from lucia_oauth._errors import LuciaOAuthError
-from lucia_oauth._jose import (
-    DEFAULT_ALGORITHMS,
-    SUPPORTED_ALGORITHMS,
-    b64url_encode,
-    key_matches_algorithm,
-    parse_jws,
-    verify_jws,
+from lucia_oauth._errors import (
+    LuciaOAuthCallbackError,
+    LuciaOAuthConfigurationError,
+    LuciaOAuthIdTokenError,
+    LuciaOAuthResponseError,
 )
-from lucia_oauth._provider import OAuth2Provider, TokenEndpointAuthMethod, optional_str
+from lucia_oauth._jose import DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS, import_jwks, parse_jws, select_key, verify_jws
+from lucia_oauth._options import IdTokenOptions, OIDCOptions, check_endpoint, configured_by
+from lucia_oauth._provider import _ENDPOINTS, OAuth2Provider, optional_str
 from lucia_oauth._session import OAuth2Tokens, ProviderUser
 
 if TYPE_CHECKING:
@@ -43,11 +42,12 @@ def derive_nonce(code_verifier: str) -> str:
     Deriving it means the verifier cookie alone binds the id_token to the browser that
     started the flow; the nonce is as unguessable as the verifier and reveals nothing of it.
     """
-    return b64url_encode(hashlib.sha256(b"lucia-oauth nonce:" + code_verifier.encode("ascii")).digest())
+    digest = hashlib.sha256(b"lucia-oauth nonce:" + code_verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def _invalid(detail: str) -> LuciaOAuthError:
-    return LuciaOAuthError("OAUTH_INVALID_ID_TOKEN", detail)
+def _invalid(detail: str) -> LuciaOAuthIdTokenError:
+    return LuciaOAuthIdTokenError(None, detail)
 
 
 def _number(claims: Mapping[str, Any], name: str, *, required: bool) -> float | None:
@@ -116,39 +116,32 @@ def check_id_token_claims(
 class OIDCProvider(OAuth2Provider):
     """A generic OpenID Connect provider (authorization-code flow with PKCE S256 and a nonce).
 
+    ``OIDCProvider(auth, issuer=..., client_id=..., client_secret=..., redirect_uri=..., ...)``:
+    the keyword options are the fields of :class:`~lucia_oauth.OIDCOptions`.
+
     Endpoints come from ``<issuer>/.well-known/openid-configuration`` unless all of
-    ``authorization_endpoint``, ``token_endpoint`` and ``jwks_uri`` are given. The
-    id_token is verified before anything else is read: signature with the issuer's JWKS
-    (fetched once, refetched when an unknown ``kid`` appears, at most every
-    ``jwks_refetch_interval`` seconds), algorithm allowlist (never ``none`` nor ``HS*``),
-    ``iss`` exact, ``aud`` contains the client id, ``azp`` when present, ``exp``/``iat``/``nbf``
-    with ``leeway``, and ``nonce``. Then the userinfo endpoint is read (its ``sub`` must match).
+    ``authorization_endpoint``, ``token_endpoint`` and ``jwks_uri`` are given; every
+    endpoint, configured or discovered, must be ``https`` (``http`` only on loopback hosts),
+    and a discovered one is checked before anything is sent to it. The id_token is verified
+    (by joserfc) before anything else is read: signature with the issuer's JWKS (fetched
+    once, refetched when an unknown ``kid`` appears, at most every ``jwks_refetch_interval``
+    seconds), algorithm allowlist (never ``none`` nor ``HS*``), ``iss`` exact, ``aud``
+    contains the client id, ``azp`` when present, ``exp``/``iat``/``nbf`` with ``leeway``,
+    and ``nonce``. Then the userinfo endpoint is read (its ``sub`` must match). A refreshed
+    id_token is verified the same way and must name the original ``sub``.
 
     ``provider_user`` holds the verified id_token claims updated with the userinfo answer;
     ``provider_user_id`` is ``sub``.
 
     Args:
         auth: The :class:`~lucia.Lucia` instance.
-        issuer: The issuer identifier, exactly as the provider writes it in ``iss``.
-        client_id: The client id.
-        client_secret: The client secret (``None`` with ``token_endpoint_auth_method="none"``).
-        redirect_uri: The callback URL, exactly as registered.
-        scope: Default ``["openid", "profile", "email"]``; ``"openid"`` is always sent.
-        provider_id: The provider id in Lucia keys (default ``"oidc"``).
-        algorithms: The id_token algorithm allowlist (default RS*, PS*, ES256, ES384, EdDSA).
-        leeway: Clock skew tolerated on ``exp``/``iat``/``nbf`` in seconds.
-        jwks_refetch_interval: Minimum seconds between two JWKS fetches caused by unknown keys.
-        userinfo: Whether to read the userinfo endpoint (default: when the provider has one).
-        authorization_endpoint: Overrides discovery.
-        token_endpoint: Overrides discovery.
-        userinfo_endpoint: Overrides discovery.
-        jwks_uri: Overrides discovery.
-        pkce: Overrides discovery (``code_challenge_methods_supported``); default on.
-        token_endpoint_auth_method: Default ``"client_secret_basic"``.
-        authorization_params: Extra fixed parameters of the authorization request.
-        timeout: Seconds for each back-channel request.
-        http_client: An ``httpx.AsyncClient`` to reuse (redirects are still never followed).
-        clock: Seconds since the epoch, injectable for tests.
+        options: Built from the keyword arguments; ``scope`` defaults to
+            ``["openid", "profile", "email"]`` and ``"openid"`` is always sent.
+
+    Raises:
+        LuciaOAuthConfigurationError: Without an issuer, with an algorithm outside the
+            allowlist; :class:`~lucia_oauth.LuciaOAuthInsecureEndpointError` for an endpoint
+            that is not ``https``.
     """
 
     provider_id = "oidc"
@@ -156,73 +149,51 @@ class OIDCProvider(OAuth2Provider):
     jwks_uri: str | None = None
     default_scopes: ClassVar[tuple[str, ...]] = ("openid", "profile", "email")
     id_token_algorithms: ClassVar[tuple[str, ...]] = DEFAULT_ALGORITHMS
+    #: Whether discovery decides PKCE (``code_challenge_methods_supported``) when ``pkce`` is not given.
+    pkce_from_discovery: ClassVar[bool] = True
+    #: Whether to read the userinfo endpoint when the ``userinfo`` option is not given
+    #: (``None``: when the provider has one).
+    use_userinfo: ClassVar[bool | None] = None
 
-    def __init__(
-        self,
-        auth: Lucia,
-        *,
-        issuer: str | None = None,
-        client_id: str,
-        client_secret: str | None = None,
-        redirect_uri: str,
-        scope: Sequence[str] | None = None,
-        provider_id: str | None = None,
-        algorithms: Sequence[str] | None = None,
-        leeway: float = DEFAULT_LEEWAY,
-        jwks_refetch_interval: float = 10.0,
-        userinfo: bool | None = None,
-        authorization_endpoint: str | None = None,
-        token_endpoint: str | None = None,
-        userinfo_endpoint: str | None = None,
-        jwks_uri: str | None = None,
-        pkce: bool | None = None,
-        token_endpoint_auth_method: TokenEndpointAuthMethod | None = None,
-        authorization_params: Mapping[str, str] | None = None,
-        timeout: float = 10.0,
-        http_client: httpx.AsyncClient | None = None,
-        clock: Callable[[], float] = time.time,
+    @configured_by(OIDCOptions)
+    def __init__(self, auth: Lucia, options: OIDCOptions) -> None:
+        if options.jwks_uri is not None:
+            self.jwks_uri = options.jwks_uri
+        self._configure_oidc(auth, options, issuer=options.issuer, userinfo=options.userinfo)
+
+    def _configure_oidc(
+        self, auth: Lucia, options: IdTokenOptions, *, issuer: str | None, userinfo: bool | None = None
     ) -> None:
-        super().__init__(
-            auth,
-            client_id=client_id,
-            client_secret=client_secret,
-            redirect_uri=redirect_uri,
-            scope=scope,
-            provider_id=provider_id,
-            authorization_endpoint=authorization_endpoint,
-            token_endpoint=token_endpoint,
-            userinfo_endpoint=userinfo_endpoint,
-            pkce=pkce,
-            token_endpoint_auth_method=token_endpoint_auth_method,
-            authorization_params=authorization_params,
-            timeout=timeout,
-            http_client=http_client,
-            clock=clock,
-        )
+        """What every OpenID Connect provider's ``__init__`` ends with: ``issuer`` is its computed issuer."""
         if issuer is not None:
             self.issuer = issuer
         if not isinstance(self.issuer, str) or not self.issuer:
-            raise LuciaOAuthError("OAUTH_CONFIGURATION", "an OpenID Connect provider needs an issuer")
-        if "openid" not in self.scope:
-            self.scope = ("openid", *self.scope)
-        if jwks_uri is not None:
-            self.jwks_uri = jwks_uri
-        allowed = tuple(self.id_token_algorithms if algorithms is None else algorithms)
+            raise LuciaOAuthConfigurationError(None, "an OpenID Connect provider needs an issuer")
+        allowed = tuple(self.id_token_algorithms if options.algorithms is None else options.algorithms)
         refused = [a for a in allowed if a not in SUPPORTED_ALGORITHMS]
         if refused or not allowed:
-            raise LuciaOAuthError("OAUTH_CONFIGURATION", f"id_token algorithms not allowed: {refused or 'none given'}")
+            raise LuciaOAuthConfigurationError(None, f"id_token algorithms not allowed: {refused or 'none given'}")
         self.algorithms = allowed
-        self.leeway = leeway
-        self.jwks_refetch_interval = jwks_refetch_interval
-        self._userinfo = userinfo
-        self._pkce_configured = pkce is not None
-        self._discovered = all(
-            isinstance(e, str) for e in (self.authorization_endpoint, self.token_endpoint, self.jwks_uri)
-        )
+        self.leeway = options.leeway
+        self.jwks_refetch_interval = options.jwks_refetch_interval
+        self._userinfo = userinfo if userinfo is not None else self.use_userinfo
+        self._pkce_configured = options.pkce is not None or not self.pkce_from_discovery
+        self._configure(auth, options)
+        if "openid" not in self.scope:
+            self.scope = ("openid", *self.scope)
+        self._discovered = all(isinstance(getattr(self, e), str) for e in (*_ENDPOINTS[:2], "jwks_uri"))
         self._discovery: Mapping[str, Any] | None = None
-        self._jwks: list[Mapping[str, Any]] | None = None
+        self._jwks: KeySet | None = None
         self._jwks_fetched_at: float | None = None
         self._locks: dict[str, anyio.Lock] = {}
+
+    def check_endpoints(self) -> None:
+        """The OAuth 2.0 endpoints, the issuer (where discovery is read) and ``jwks_uri`` (H10)."""
+        super().check_endpoints()
+        for name in ("issuer", "jwks_uri"):
+            value = getattr(self, name)
+            if value is not None:
+                check_endpoint(value, name)
 
     # -- hooks ------------------------------------------------------------------------------
 
@@ -249,7 +220,9 @@ class OIDCProvider(OAuth2Provider):
             The discovery document (an empty mapping when every endpoint was configured).
 
         Raises:
-            LuciaOAuthError: ``OAUTH_CONFIGURATION`` if the document names another issuer or lacks an endpoint.
+            LuciaOAuthError: ``OAUTH_CONFIGURATION`` if the document names another issuer or lacks an
+                endpoint; :class:`~lucia_oauth.LuciaOAuthInsecureEndpointError` if it names an
+                endpoint that is not ``https`` (nothing is sent to it).
         """
         if self._discovered:
             return self._discovery or {}
@@ -260,16 +233,21 @@ class OIDCProvider(OAuth2Provider):
             url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
             document = await self.fetch_json(url)
             if not isinstance(document, Mapping):
-                raise LuciaOAuthError("OAUTH_INVALID_RESPONSE", "the discovery document is not a JSON object")
+                raise LuciaOAuthResponseError(None, "the discovery document is not a JSON object")
             issuer = document.get("issuer")
             if not isinstance(issuer, str) or not self.is_valid_issuer(issuer):
-                raise LuciaOAuthError("OAUTH_CONFIGURATION", "the discovery document names another issuer")
-            for name in ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint"):
-                if getattr(self, name) is None:
-                    setattr(self, name, optional_str(document, name))
+                raise LuciaOAuthConfigurationError(None, "the discovery document names another issuer")
+            learned = {
+                name: optional_str(document, name) for name in (*_ENDPOINTS, "jwks_uri") if getattr(self, name) is None
+            }
             for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-                if getattr(self, name) is None:
-                    raise LuciaOAuthError("OAUTH_CONFIGURATION", f"the discovery document has no {name}")
+                if getattr(self, name) is None and learned.get(name) is None:
+                    raise LuciaOAuthConfigurationError(None, f"the discovery document has no {name}")
+            for name, value in learned.items():  # all checked before any is used (H10)
+                if value is not None:
+                    check_endpoint(value, name)
+            for name, value in learned.items():
+                setattr(self, name, value)
             methods = document.get("code_challenge_methods_supported")
             if not self._pkce_configured and isinstance(methods, list):
                 self.pkce = "S256" in methods
@@ -284,42 +262,16 @@ class OIDCProvider(OAuth2Provider):
     async def _fetch_jwks(self) -> None:
         await self.discover()
         if self.jwks_uri is None:  # pragma: no cover - discover() guarantees it
-            raise LuciaOAuthError("OAUTH_CONFIGURATION", "no jwks_uri")
-        document = await self.fetch_json(self.jwks_uri)
-        keys = document.get("keys") if isinstance(document, Mapping) else None
-        if not isinstance(keys, list):
-            raise LuciaOAuthError("OAUTH_INVALID_RESPONSE", "the JWKS is not a JSON object with 'keys'")
-        self._jwks = [k for k in keys if isinstance(k, Mapping)]
+            raise LuciaOAuthConfigurationError(None, "no jwks_uri")
+        self._jwks = import_jwks(await self.fetch_json(self.jwks_uri))
         self._jwks_fetched_at = self.clock()
-
-    def _find_key(self, kid: object, alg: str) -> Mapping[str, Any] | None:
-        usable = [k for k in self._jwks or () if key_matches_algorithm(k, alg)]
-        # Without a kid the choice is only unambiguous when exactly one key fits the algorithm.
-        matches = [k for k in usable if k.get("kid") == kid] if isinstance(kid, str) else usable
-        return matches[0] if len(matches) == 1 else None
-
-    async def _signing_key(self, header: Mapping[str, Any]) -> Mapping[str, Any]:
-        alg = header.get("alg")
-        if not isinstance(alg, str) or alg not in self.algorithms:
-            raise _invalid(f"the id_token algorithm {alg!r} is not allowed")
-        kid = header.get("kid")
-        if kid is not None and not isinstance(kid, str):
-            raise _invalid("the id_token 'kid' is not a string")
-        async with self._get_lock("jwks"):
-            if self._jwks is None:
-                await self._fetch_jwks()
-            key = self._find_key(kid, alg)
-            fetched_at = self._jwks_fetched_at or 0.0
-            if key is None and self.clock() - fetched_at >= self.jwks_refetch_interval:
-                # The issuer may have rotated its keys since we cached them.
-                await self._fetch_jwks()
-                key = self._find_key(kid, alg)
-        if key is None:
-            raise _invalid(f"the issuer's JWKS has no usable key for kid {kid!r}")
-        return key
 
     async def verify_id_token(self, id_token: str, *, nonce: str | None) -> dict[str, Any]:
         """Verify an id_token and return its claims.
+
+        joserfc parses the token (strict base64url), picks the issuer's key by ``kid`` and
+        checks the signature, the algorithm against :attr:`algorithms` and the key's type
+        and curve; then the claims are checked here.
 
         Args:
             id_token: The compact JWS.
@@ -329,9 +281,21 @@ class OIDCProvider(OAuth2Provider):
             LuciaOAuthError: ``OAUTH_INVALID_ID_TOKEN`` for any failed check.
         """
         jws = parse_jws(id_token)
-        key = await self._signing_key(jws.header)
-        verify_jws(jws, key, algorithms=self.algorithms)
-        claims = jws.claims()
+        alg = jws.headers()["alg"]
+        if alg not in self.algorithms:
+            raise _invalid(f"the id_token algorithm {alg!r} is not allowed")
+        async with self._get_lock("jwks"):
+            if self._jwks is None:
+                await self._fetch_jwks()
+            key = select_key(self._jwks or KeySet([]), jws)
+            fetched_at = self._jwks_fetched_at or 0.0
+            if key is None and self.clock() - fetched_at >= self.jwks_refetch_interval:
+                # The issuer may have rotated its keys since we cached them.
+                await self._fetch_jwks()
+                key = select_key(self._jwks or KeySet([]), jws)
+        if key is None:
+            raise _invalid(f"the issuer's JWKS has no usable key for kid {jws.headers().get('kid')!r}")
+        claims = verify_jws(jws, key, algorithms=self.algorithms)
         check_id_token_claims(
             claims,
             issuer_ok=self.is_valid_issuer,
@@ -355,13 +319,28 @@ class OIDCProvider(OAuth2Provider):
             raise _invalid("the token response has no id_token")
         expected = nonce or (derive_nonce(code_verifier) if code_verifier else None)
         if expected is None:
-            raise LuciaOAuthError("OAUTH_INVALID_CALLBACK", "the nonce is missing (is the cookie gone?)")
+            raise LuciaOAuthCallbackError(None, "the nonce is missing (is the cookie gone?)")
         return await self.verify_id_token(tokens.id_token, nonce=expected)
 
-    async def verify_refreshed_tokens(self, tokens: OAuth2Tokens) -> None:
-        """A refresh may return a new id_token: verify it too (without a nonce)."""
-        if tokens.id_token is not None:
-            await self.verify_id_token(tokens.id_token, nonce=None)
+    async def verify_refreshed_tokens(self, tokens: OAuth2Tokens) -> Mapping[str, Any] | None:
+        """A refresh may return a new id_token: verify it too (without a nonce); return its claims."""
+        if tokens.id_token is None:
+            return None
+        return await self.verify_id_token(tokens.id_token, nonce=None)
+
+    def check_refreshed_subject(self, claims: Mapping[str, Any] | None, subject: str | None) -> None:
+        """A refreshed id_token must name the subject of the sign-in (OpenID Connect Core §12.2, H12).
+
+        Raises:
+            LuciaOAuthIdTokenError: If it names another ``sub``, or ``subject`` was not given.
+        """
+        if claims is None:
+            return
+        if subject is None:
+            raise _invalid("the refresh answer has an id_token: pass subject= to compare its 'sub'")
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not hmac.compare_digest(sub.encode(), subject.encode()):
+            raise _invalid("the refreshed id_token names another subject ('sub')")
 
     async def get_provider_user(self, tokens: OAuth2Tokens, *, claims: Mapping[str, Any] | None) -> ProviderUser:
         """The verified claims, updated with the userinfo answer when there is an endpoint."""
@@ -372,10 +351,10 @@ class OIDCProvider(OAuth2Provider):
         wants_userinfo = self._userinfo if self._userinfo is not None else self.userinfo_endpoint is not None
         if wants_userinfo:
             if self.userinfo_endpoint is None:
-                raise LuciaOAuthError("OAUTH_CONFIGURATION", "the provider has no userinfo_endpoint")
+                raise LuciaOAuthConfigurationError(None, "the provider has no userinfo_endpoint")
             info = await self.fetch_json(self.userinfo_endpoint, access_token=tokens.access_token)
             if not isinstance(info, Mapping) or info.get("sub") != claims["sub"]:
-                raise LuciaOAuthError("OAUTH_INVALID_RESPONSE", "the userinfo 'sub' differs from the id_token's")
+                raise LuciaOAuthResponseError(None, "the userinfo 'sub' differs from the id_token's")
             data.update(info)
         verified = data.get("email_verified")
         return ProviderUser(

@@ -26,8 +26,22 @@ Connect issuer), state the provider's facts as class attributes, and implement o
 
 Other extension points, all optional:
 
-- ``__init__``: add keyword-only options (a tenant, a self-hosted base URL) and pass the
-  computed endpoints to ``super().__init__(auth, authorization_endpoint=..., ...)``.
+- Options of your own (a tenant, a self-hosted base URL): a frozen ``kw_only`` dataclass
+  extending :class:`~lucia_oauth.ClientOptions`, and an ``__init__`` that reads it::
+
+      @dataclass(frozen=True, kw_only=True)
+      class ExampleOptions(ClientOptions):
+          tenant: str
+
+      class Example(OAuth2Provider):
+          @configured_by(ExampleOptions)
+          def __init__(self, auth, options: ExampleOptions) -> None:
+              self.token_endpoint = f"https://{options.tenant}.example.com/oauth/token"
+              self._configure(auth, options)
+
+  ``Example(auth, tenant="acme", client_id=..., ...)`` then works and type-checks;
+  ``_configure`` takes everything :class:`~lucia_oauth.ClientOptions` holds and checks
+  every endpoint (``https`` only, except on loopback hosts).
 - :meth:`~OAuth2Provider.extra_authorization_params`: fixed parameters of the authorization
   request (``{"access_type": "offline"}``); they can never replace ``state``, PKCE or ``nonce``.
 - :meth:`~OAuth2Provider.client_secret_value`: compute the client secret per request
@@ -35,8 +49,9 @@ Other extension points, all optional:
 - :meth:`~OAuth2Provider.parse_token_response`: a provider whose token answer is not standard.
 - ``request_headers``: headers for every back-channel request (Reddit wants a User-Agent).
 
-Helpers for hooks: :meth:`~OAuth2Provider.fetch_json` (any back-channel call: no redirects,
-timeouts, ``LuciaOAuthRequestError`` on non-2xx, ``OAUTH_INVALID_RESPONSE`` on bad JSON) and
+Helpers for hooks: :meth:`~OAuth2Provider.fetch_json` (any back-channel call: ``https``
+only, no redirects, timeouts, ``LuciaOAuthRequestError`` on non-2xx, ``OAUTH_INVALID_RESPONSE``
+on bad JSON) and
 :func:`require_str` / :func:`optional_str` to read provider JSON defensively.
 The provider user id must be the provider's immutable subject, never an email (O5).
 """
@@ -50,15 +65,29 @@ import json
 import logging
 import secrets
 import ssl
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
 import anyio
 import httpx
 
-from lucia_oauth._errors import LuciaOAuthError, LuciaOAuthRequestError
+from lucia_oauth._errors import (
+    LuciaOAuthCallbackError,
+    LuciaOAuthConfigurationError,
+    LuciaOAuthNetworkError,
+    LuciaOAuthRequestError,
+    LuciaOAuthResponseError,
+)
+from lucia_oauth._options import (
+    ClientOptions,
+    EndpointOptions,
+    OAuth2Options,
+    TokenEndpointAuthMethod,
+    check_endpoint,
+    configured_by,
+)
 from lucia_oauth._session import OAuth2Tokens, ProviderSession, ProviderUser, find_existing_user
 from lucia_oauth._version import __version__
 
@@ -68,7 +97,6 @@ if TYPE_CHECKING:
 __all__ = [
     "AuthorizationURL",
     "OAuth2Provider",
-    "TokenEndpointAuthMethod",
     "generate_code_verifier",
     "generate_state",
     "optional_str",
@@ -78,7 +106,7 @@ __all__ = [
 
 logger = logging.getLogger("lucia_oauth")
 
-TokenEndpointAuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
+_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "userinfo_endpoint")
 
 _MAX_CODE_LENGTH = 4096
 _MAX_BODY_IN_ERROR = 4096
@@ -114,7 +142,7 @@ def require_str(data: Mapping[str, Any], name: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str) or not value:
-        raise LuciaOAuthError("OAUTH_INVALID_RESPONSE", f"the provider's answer has no usable {name!r}")
+        raise LuciaOAuthResponseError(None, f"the provider's answer has no usable {name!r}")
     return value
 
 
@@ -136,13 +164,29 @@ class AuthorizationURL(tuple[str, str, "str | None"]):
         state: The CSRF token of the flow; compare it with the callback's ``state``.
         code_verifier: The PKCE verifier, or ``None`` for a provider without PKCE.
         nonce: The OpenID Connect nonce sent in the request, or ``None`` for plain OAuth 2.0.
+        provider_id: The provider the flow is for (the flow's cookies are named after it).
+        form_post: Whether the provider will answer with a cross-site form POST
+            (``response_mode=form_post``, Apple): its cookies must be ``SameSite=None``.
     """
 
     nonce: str | None
+    provider_id: str
+    form_post: bool
 
-    def __new__(cls, url: str, state: str, code_verifier: str | None, *, nonce: str | None = None) -> AuthorizationURL:
+    def __new__(
+        cls,
+        url: str,
+        state: str,
+        code_verifier: str | None,
+        *,
+        nonce: str | None = None,
+        provider_id: str = "oauth2",
+        form_post: bool = False,
+    ) -> AuthorizationURL:
         self = super().__new__(cls, (url, state, code_verifier))
         self.nonce = nonce
+        self.provider_id = provider_id
+        self.form_post = form_post
         return self
 
     @property
@@ -165,39 +209,39 @@ class AuthorizationURL(tuple[str, str, "str | None"]):
         return f"AuthorizationURL(url='{_origin(self.url)}?...', state={hidden}, code_verifier={hidden})"
 
 
+@dataclass(frozen=True)
+class _Refreshed:
+    """A refresh answer with the claims of its verified id_token (``None`` without one)."""
+
+    tokens: OAuth2Tokens
+    claims: Mapping[str, Any] | None
+
+
 class _Flight:
     """One in-flight refresh that concurrent callers wait for."""
 
     def __init__(self) -> None:
         self.done = anyio.Event()
-        self.result: OAuth2Tokens | None = None
+        self.result: _Refreshed | None = None
         self.error: Exception | None = None
 
 
 class OAuth2Provider:
     """A generic OAuth 2.0 authorization-code provider, and the base of every named one.
 
+    ``OAuth2Provider(auth, client_id=..., client_secret=..., redirect_uri=..., token_endpoint=..., ...)``:
+    the keyword options are the fields of :class:`~lucia_oauth.OAuth2Options` (the shared
+    ones are documented on :class:`~lucia_oauth.ClientOptions`); the validated object is
+    :attr:`options`.
+
     Args:
         auth: The :class:`~lucia.Lucia` instance the users and keys live in.
-        client_id: The client id registered with the provider.
-        client_secret: The client secret (``None`` for a public client: ``token_endpoint_auth_method="none"``).
-        redirect_uri: The callback URL, exactly as registered; sent identically in both requests.
-        scope: Scopes to request (default: the provider's ``default_scopes``).
-        provider_id: The provider id in Lucia keys (default: the class's ``provider_id``).
-        authorization_endpoint: Overrides the class's endpoint.
-        token_endpoint: Overrides the class's endpoint.
-        userinfo_endpoint: Overrides the class's endpoint.
-        pkce: Overrides ``supports_pkce`` (only ever ``S256``).
-        token_endpoint_auth_method: Overrides the class's method.
-        user_id_field: For the generic provider: the member of the userinfo answer that is the
-            immutable user id (default ``"sub"``).
-        authorization_params: Extra fixed parameters of the authorization request.
-        timeout: Seconds for each back-channel request.
-        http_client: An ``httpx.AsyncClient`` to reuse (redirects are still never followed).
-        clock: Seconds since the epoch, injectable for tests.
+        options: Built from the keyword arguments.
 
     Raises:
-        LuciaOAuthError: ``OAUTH_CONFIGURATION`` for a missing endpoint or a bad redirect URI.
+        LuciaOAuthConfigurationError: For a missing client secret or a bad redirect URI;
+            :class:`~lucia_oauth.LuciaOAuthInsecureEndpointError` for an endpoint that is
+            not ``https`` (plain ``http`` only on loopback hosts).
     """
 
     provider_id: str = "oauth2"
@@ -210,58 +254,77 @@ class OAuth2Provider:
     token_endpoint_auth_method: TokenEndpointAuthMethod = "client_secret_basic"
     supports_refresh: ClassVar[bool] = True
     request_headers: ClassVar[Mapping[str, str]] = {}
+    #: Whether the class computes its client secret (Apple's JWT) instead of taking one.
+    computes_client_secret: ClassVar[bool] = False
+    #: The member of the userinfo answer that is the immutable user id (generic provider).
+    user_id_field: str = "sub"
 
-    def __init__(
-        self,
-        auth: Lucia,
-        *,
-        client_id: str,
-        client_secret: str | None = None,
-        redirect_uri: str,
-        scope: Sequence[str] | None = None,
-        provider_id: str | None = None,
-        authorization_endpoint: str | None = None,
-        token_endpoint: str | None = None,
-        userinfo_endpoint: str | None = None,
-        pkce: bool | None = None,
-        token_endpoint_auth_method: TokenEndpointAuthMethod | None = None,
-        user_id_field: str = "sub",
-        authorization_params: Mapping[str, str] | None = None,
-        timeout: float = 10.0,
-        http_client: httpx.AsyncClient | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        if isinstance(scope, str):
-            raise TypeError('scope must be a sequence of scopes, e.g. ["openid", "email"], not a string')
+    options: ClientOptions
+
+    @configured_by(OAuth2Options)
+    def __init__(self, auth: Lucia, options: OAuth2Options) -> None:
+        self.user_id_field = options.user_id_field
+        self._configure(auth, options)
+
+    def _configure(self, auth: Lucia, options: ClientOptions) -> None:
+        """Take everything :class:`ClientOptions` (and endpoint overrides) hold, then check the result.
+
+        Every ``__init__`` ends here, after it has set what its own options decide
+        (endpoints computed from a base URL, an issuer...).
+        """
         self.auth = auth
-        self.client_id = _check_text(client_id, "client_id")
-        self._client_secret = client_secret
-        self.redirect_uri = _check_redirect_uri(redirect_uri)
-        self.scope: tuple[str, ...] = tuple(self.default_scopes if scope is None else scope)
-        if provider_id is not None:
-            if not provider_id or ":" in provider_id:
-                raise LuciaOAuthError("OAUTH_CONFIGURATION", "provider_id must be non-empty and contain no ':'")
-            self.provider_id = provider_id
-        if authorization_endpoint is not None:
-            self.authorization_endpoint = authorization_endpoint
-        if token_endpoint is not None:
-            self.token_endpoint = token_endpoint
-        if userinfo_endpoint is not None:
-            self.userinfo_endpoint = userinfo_endpoint
-        self.pkce = self.supports_pkce if pkce is None else pkce
-        if token_endpoint_auth_method is not None:
-            self.token_endpoint_auth_method = token_endpoint_auth_method
-        if self.token_endpoint_auth_method not in ("client_secret_basic", "client_secret_post", "none"):
-            raise LuciaOAuthError("OAUTH_CONFIGURATION", "unknown token_endpoint_auth_method")
-        self.user_id_field = user_id_field
-        self._authorization_params = dict(authorization_params or {})
-        self.timeout = timeout
-        self._http_client = http_client
-        self.clock = clock
+        self.options = options
+        self.client_id = options.client_id
+        self._client_secret = options.client_secret
+        self.redirect_uri = options.redirect_uri
+        self.scope: tuple[str, ...] = tuple(self.default_scopes if options.scope is None else options.scope)
+        if options.provider_id is not None:
+            self.provider_id = options.provider_id
+        self.pkce = self.supports_pkce if options.pkce is None else options.pkce
+        if isinstance(options, EndpointOptions):
+            for name in _ENDPOINTS:
+                if getattr(options, name) is not None:
+                    setattr(self, name, getattr(options, name))
+            if options.token_endpoint_auth_method is not None:
+                self.token_endpoint_auth_method = options.token_endpoint_auth_method
+        self._authorization_params = dict(options.authorization_params or {})
+        self.timeout = options.timeout
+        self._http_client = options.http_client
+        self.clock = options.clock
         self._refreshes: dict[str, _Flight] = {}
+        needs_secret = self.token_endpoint_auth_method != "none" and not self.computes_client_secret
+        if needs_secret and self._client_secret is None:
+            raise LuciaOAuthConfigurationError(None, f"{self.token_endpoint_auth_method} needs a client_secret")
+        self.check_endpoints()
+
+    def check_endpoints(self) -> None:
+        """Refuse any known endpoint that is not ``https`` (``http`` only on loopback hosts) (H10).
+
+        Raises:
+            LuciaOAuthInsecureEndpointError: Naming the endpoint.
+        """
+        for name in _ENDPOINTS:
+            value = getattr(self, name)
+            if value is not None:
+                check_endpoint(value, name)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider_id={self.provider_id!r}, client_id={self.client_id!r})"
+
+    @property
+    def uses_form_post(self) -> bool:
+        """Whether the callback comes as a cross-site form POST (``response_mode=form_post``).
+
+        Such a callback needs its route exempted from the CSRF check
+        (:func:`lucia_oauth.form_post_callback_paths`) and ``SameSite=None`` flow cookies
+        (:func:`lucia_oauth.create_oauth_cookies` sets them for such a flow).
+        """
+        return self.extra_authorization_params().get("response_mode") == "form_post"
+
+    @property
+    def callback_path(self) -> str:
+        """The path of :attr:`redirect_uri` (where the provider sends the user back)."""
+        return urlsplit(self.redirect_uri).path or "/"
 
     # -- extension points ---------------------------------------------------------------
 
@@ -284,10 +347,10 @@ class OAuth2Provider:
             LuciaOAuthError: If the provider's answer is unusable.
         """
         if self.userinfo_endpoint is None:
-            raise LuciaOAuthError("OAUTH_CONFIGURATION", f"{type(self).__name__} has no userinfo_endpoint")
+            raise LuciaOAuthConfigurationError(None, f"{type(self).__name__} has no userinfo_endpoint")
         data = await self.fetch_json(self.userinfo_endpoint, access_token=tokens.access_token)
         if not isinstance(data, Mapping):
-            raise LuciaOAuthError("OAUTH_INVALID_RESPONSE", "the userinfo answer is not a JSON object")
+            raise LuciaOAuthResponseError(None, "the userinfo answer is not a JSON object")
         return ProviderUser(
             provider_user_id=require_str(data, self.user_id_field),
             data=data,
@@ -312,7 +375,7 @@ class OAuth2Provider:
             LuciaOAuthError: ``OAUTH_INVALID_RESPONSE`` if it is not a token response.
         """
         if not isinstance(body, Mapping):
-            raise LuciaOAuthError("OAUTH_INVALID_RESPONSE", "the token answer is not a JSON object")
+            raise LuciaOAuthResponseError(None, "the token answer is not a JSON object")
         if "error" in body:
             raise LuciaOAuthRequestError(status, body)
         access_token = require_str(body, "access_token")
@@ -353,7 +416,14 @@ class OAuth2Provider:
         params = self._authorization_query(state, code_verifier, nonce)
         separator = "&" if urlsplit(endpoint).query else "?"
         url = endpoint + separator + urlencode(params, quote_via=quote)
-        return AuthorizationURL(url, state, code_verifier, nonce=nonce)
+        return AuthorizationURL(
+            url,
+            state,
+            code_verifier,
+            nonce=nonce,
+            provider_id=self.provider_id,
+            form_post=params.get("response_mode") == "form_post",
+        )
 
     def _nonce_for(self, code_verifier: str | None) -> str | None:
         return None
@@ -398,10 +468,10 @@ class OAuth2Provider:
             LuciaOAuthError: Any other failure; it fails closed and creates nothing.
         """
         if not isinstance(code, str) or not code or len(code) > _MAX_CODE_LENGTH:
-            raise LuciaOAuthError("OAUTH_INVALID_CALLBACK", "the callback has no usable code")
+            raise LuciaOAuthCallbackError(None, "the callback has no usable code")
         await self._endpoint("token_endpoint")  # discovery may still decide whether PKCE is on
         if self.pkce and not code_verifier:
-            raise LuciaOAuthError("OAUTH_INVALID_CALLBACK", "the code_verifier is missing (is the cookie gone?)")
+            raise LuciaOAuthCallbackError(None, "the code_verifier is missing (is the cookie gone?)")
         tokens = await self.exchange_code(code, code_verifier=code_verifier if self.pkce else None)
         claims = await self.verify_token_response(tokens, nonce=nonce, code_verifier=code_verifier)
         user = await self.get_provider_user(tokens, claims=claims)
@@ -420,21 +490,35 @@ class OAuth2Provider:
             form["code_verifier"] = code_verifier
         return await self._token_request(form)
 
-    async def refresh_access_token(self, refresh_token: str) -> OAuth2Tokens:
+    async def refresh_access_token(self, refresh_token: str, *, subject: str | None = None) -> OAuth2Tokens:
         """Get a new token set with a refresh token (RFC 6749 §6).
 
         Concurrent calls with the same refresh token share one request to the provider and
         all get its result (providers that rotate refresh tokens would otherwise revoke the
         grant). If the provider issues no new refresh token, the old one is kept in the result.
 
+        Args:
+            refresh_token: The refresh token.
+            subject: The ``provider_user_id`` the refresh token was issued for. OpenID
+                Connect: a refreshed id_token must name this same ``sub`` (H12), and an
+                id_token in the answer is refused when ``subject`` is not given.
+
         Raises:
             LuciaOAuthRequestError: The provider refused (an expired or revoked refresh token).
-            LuciaOAuthError: ``OAUTH_CONFIGURATION`` if the provider issues no refresh tokens.
+            LuciaOAuthError: ``OAUTH_CONFIGURATION`` if the provider issues no refresh tokens;
+                ``OAUTH_INVALID_ID_TOKEN`` for a refreshed id_token that fails verification
+                or names another subject.
         """
         if not self.supports_refresh:
-            raise LuciaOAuthError("OAUTH_CONFIGURATION", f"{type(self).__name__} does not issue refresh tokens")
+            raise LuciaOAuthConfigurationError(None, f"{type(self).__name__} does not issue refresh tokens")
         if not isinstance(refresh_token, str) or not refresh_token or len(refresh_token) > _MAX_CODE_LENGTH:
-            raise LuciaOAuthError("OAUTH_INVALID_CALLBACK", "the refresh token is missing or too long")
+            raise LuciaOAuthCallbackError(None, "the refresh token is missing or too long")
+        refreshed = await self._refresh_once(refresh_token)
+        self.check_refreshed_subject(refreshed.claims, subject)
+        return refreshed.tokens
+
+    async def _refresh_once(self, refresh_token: str) -> _Refreshed:
+        """One request per refresh token at a time: later callers wait for the leader's answer."""
         key = hashlib.sha256(refresh_token.encode()).hexdigest()
         while True:
             flight = self._refreshes.get(key)
@@ -458,31 +542,26 @@ class OAuth2Provider:
             del self._refreshes[key]
             flight.done.set()
 
-    async def _refresh(self, refresh_token: str) -> OAuth2Tokens:
+    async def _refresh(self, refresh_token: str) -> _Refreshed:
         tokens = await self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token})
-        await self.verify_refreshed_tokens(tokens)
+        claims = await self.verify_refreshed_tokens(tokens)
         if tokens.refresh_token is None:
-            tokens = OAuth2Tokens(
-                access_token=tokens.access_token,
-                token_type=tokens.token_type,
-                expires_in=tokens.expires_in,
-                expires_at=tokens.expires_at,
-                refresh_token=refresh_token,
-                scope=tokens.scope,
-                id_token=tokens.id_token,
-                raw=tokens.raw,
-            )
-        return tokens
+            tokens = replace(tokens, refresh_token=refresh_token)
+        return _Refreshed(tokens, claims)
 
-    async def verify_refreshed_tokens(self, tokens: OAuth2Tokens) -> None:
-        """Verify a refresh answer (OpenID Connect verifies a new id_token here)."""
+    async def verify_refreshed_tokens(self, tokens: OAuth2Tokens) -> Mapping[str, Any] | None:
+        """Verify a refresh answer; return the claims of its id_token (OpenID Connect), else ``None``."""
+        return None
+
+    def check_refreshed_subject(self, claims: Mapping[str, Any] | None, subject: str | None) -> None:
+        """Plain OAuth 2.0 has no id_token to compare; :class:`~lucia_oauth.OIDCProvider` checks ``sub``."""
 
     # -- back channel -------------------------------------------------------------------
 
     async def _endpoint(self, name: Literal["authorization_endpoint", "token_endpoint", "userinfo_endpoint"]) -> str:
         value = getattr(self, name)
         if not isinstance(value, str) or not value:
-            raise LuciaOAuthError("OAUTH_CONFIGURATION", f"{type(self).__name__} has no {name}")
+            raise LuciaOAuthConfigurationError(None, f"{type(self).__name__} has no {name}")
         return value
 
     async def _token_request(self, form: dict[str, str]) -> OAuth2Tokens:
@@ -492,13 +571,13 @@ class OAuth2Provider:
         method = self.token_endpoint_auth_method
         if method == "client_secret_basic":
             if secret is None:
-                raise LuciaOAuthError("OAUTH_CONFIGURATION", "client_secret_basic needs a client_secret")
+                raise LuciaOAuthConfigurationError(None, "client_secret_basic needs a client_secret")
             # RFC 6749 §2.3.1: both halves are form-urlencoded before Base64.
             pair = f"{quote(self.client_id, safe='')}:{quote(secret, safe='')}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         elif method == "client_secret_post":
             if secret is None:
-                raise LuciaOAuthError("OAUTH_CONFIGURATION", "client_secret_post needs a client_secret")
+                raise LuciaOAuthConfigurationError(None, "client_secret_post needs a client_secret")
             form = {**form, "client_id": self.client_id, "client_secret": secret}
         else:
             form = {**form, "client_id": self.client_id}
@@ -517,14 +596,16 @@ class OAuth2Provider:
     ) -> Any:
         """A back-channel JSON request (for user endpoints in ``get_provider_user``).
 
-        Redirects are never followed; the access token goes in the ``Authorization`` header.
+        Only ``https`` URLs (``http`` on loopback hosts) are requested; redirects are never
+        followed; the access token goes in the ``Authorization`` header.
 
         Returns:
             The decoded JSON.
 
         Raises:
             LuciaOAuthRequestError: On any non-2xx answer.
-            LuciaOAuthError: ``OAUTH_NETWORK_ERROR`` (timeout, connection), ``OAUTH_INVALID_RESPONSE`` (not JSON).
+            LuciaOAuthError: ``OAUTH_NETWORK_ERROR`` (timeout, connection), ``OAUTH_INVALID_RESPONSE``
+                (not JSON), ``OAUTH_CONFIGURATION`` (an ``http`` URL off loopback).
         """
         all_headers = {"Accept": "application/json", **(headers or {})}
         if access_token is not None:
@@ -541,6 +622,7 @@ class OAuth2Provider:
         params: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
     ) -> tuple[int, Any]:
+        check_endpoint(url, "request URL")  # the last guard: every back-channel URL is https (H10)
         request_headers = {"User-Agent": f"lucia-oauth/{__version__}", **self.request_headers, **headers}
         try:
             if self._http_client is not None:
@@ -559,18 +641,16 @@ class OAuth2Provider:
                 ) as client:
                     response = await client.request(method, url, headers=request_headers, params=params, data=data)
         except httpx.TimeoutException as exc:
-            raise LuciaOAuthError("OAUTH_NETWORK_ERROR", f"{method} {_origin(url)} timed out") from exc
+            raise LuciaOAuthNetworkError(None, f"{method} {_origin(url)} timed out") from exc
         except httpx.HTTPError as exc:
-            raise LuciaOAuthError(
-                "OAUTH_NETWORK_ERROR", f"{method} {_origin(url)} failed: {type(exc).__name__}"
-            ) from exc
+            raise LuciaOAuthNetworkError(None, f"{method} {_origin(url)} failed: {type(exc).__name__}") from exc
         logger.debug("%s %s answered %s", method, _origin(url), response.status_code)
         if not 200 <= response.status_code < 300:
             raise LuciaOAuthRequestError(response.status_code, _error_body(response))
         try:
             return response.status_code, json.loads(response.content)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise LuciaOAuthError("OAUTH_INVALID_RESPONSE", f"{method} {_origin(url)} did not answer JSON") from exc
+            raise LuciaOAuthResponseError(None, f"{method} {_origin(url)} did not answer JSON") from exc
 
 
 @functools.cache
@@ -593,17 +673,3 @@ def _error_body(response: httpx.Response) -> Mapping[str, Any] | str:
     if isinstance(body, Mapping):
         return body
     return response.content[:_MAX_BODY_IN_ERROR].decode("utf-8", "replace")
-
-
-def _check_text(value: object, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise LuciaOAuthError("OAUTH_CONFIGURATION", f"{name} must be a non-empty string")
-    return value
-
-
-def _check_redirect_uri(value: object) -> str:
-    uri = _check_text(value, "redirect_uri")
-    parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment or "#" in uri:
-        raise LuciaOAuthError("OAUTH_CONFIGURATION", "redirect_uri must be an absolute http(s) URL without fragment")
-    return uri

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lucia import Key, LuciaError, User
+from lucia_oauth._email import same_email_address
 
 if TYPE_CHECKING:
     from lucia import Lucia
@@ -151,8 +152,11 @@ class ProviderSession:
         """Whether this account may be linked to a local user found by email (O5).
 
         True only when the provider vouches for its email, the local email is verified
-        too, and both are the same address (compared case-insensitively). Anything else
-        must be linked explicitly by a signed-in user with :meth:`create_persistent_key`.
+        too, and both are the same mailbox: the same domain after IDNA (UTS #46) and the
+        same local part except for ASCII letter case. No Unicode case folding:
+        ``user@straße.de`` is not ``user@strasse.de`` and ``ﬁnance@x`` is not ``finance@x``
+        (H1). Anything else must be linked explicitly by a signed-in user with
+        :meth:`create_persistent_key`.
 
         Args:
             email: The local user's email.
@@ -164,12 +168,10 @@ class ProviderSession:
 def can_link_by_email(
     provider_email: str | None, provider_verified: bool, local_email: str | None, local_verified: bool
 ) -> bool:
-    """Both sides verified and equal: the only case where an email may join two identities."""
+    """Both sides verified and the same mailbox: the only case where an email may join two identities."""
     if not (provider_verified is True and local_verified is True):
         return False
-    if not isinstance(provider_email, str) or not isinstance(local_email, str) or "@" not in provider_email:
-        return False
-    return provider_email.strip().casefold() == local_email.strip().casefold()
+    return same_email_address(provider_email, local_email)
 
 
 async def find_existing_user(auth: Lucia, provider_id: str, provider_user_id: str) -> User | None:

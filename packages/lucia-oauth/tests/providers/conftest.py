@@ -41,6 +41,8 @@ from lucia.testing.services import free_port
 CLIENT_ID = "emulated-client-id"
 CLIENT_SECRET = "emulated-" + secrets.token_urlsafe(24)
 REDIRECT_URI = "http://127.0.0.1:8000/login/callback"
+#: Where docs/examples/oauth_starlette.py is served in tests (in process): its callbacks are registered too.
+EXAMPLE_APP_ORIGIN = "https://app.example"
 APPLE_TEAM_ID = "EMUTEAM123"
 APPLE_KEY_ID = "EMUKEY4567"
 ENTRA_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -140,6 +142,7 @@ class Emulator:
     client_id = CLIENT_ID
     client_secret = CLIENT_SECRET
     redirect_uri = REDIRECT_URI
+    example_app_origin = EXAMPLE_APP_ORIGIN
     apple_team_id = APPLE_TEAM_ID
     apple_key_id = APPLE_KEY_ID
     apple_private_key_pem = APPLE_PRIVATE_KEY_PEM
@@ -174,6 +177,14 @@ class Emulator:
         emulation = self.emulations[name]
         assert emulation.issuer_path is not None
         return f"{self.url(name)}/{emulation.issuer_path}".rstrip("/")
+
+    def example_redirect_uri(self, name: str) -> str:
+        """The example app's callback for provider ``name``, registered with every emulation."""
+        return f"{EXAMPLE_APP_ORIGIN}/login/{name}/callback"
+
+    def registered(self, redirect_uri: str | None) -> bool:
+        """Whether ``redirect_uri`` is registered: exactly the shared one, or one of the example app's callbacks."""
+        return redirect_uri == REDIRECT_URI or redirect_uri in {self.example_redirect_uri(n) for n in self.emulations}
 
     def requests_to(self, name: str) -> list[Recorded]:
         """Every request the client made to provider ``name``."""
@@ -219,14 +230,15 @@ class Emulator:
 
     def authorize(self, authorization_url: str) -> dict[str, str]:
         """Follow the authorization URL as the user's browser would; return the callback params."""
+        redirect_uri = parse_qs(urlsplit(authorization_url).query)["redirect_uri"][0]
         response = httpx.get(authorization_url, follow_redirects=False)
         if response.status_code == 302:
             location = response.headers["location"]
-            assert location.startswith(REDIRECT_URI + "?"), location
+            assert location.startswith(redirect_uri + "?"), location
             return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
         # response_mode=form_post: an auto-submitting form to the redirect URI.
         assert response.status_code == 200, response.text
-        assert f'action="{REDIRECT_URI}"' in response.text
+        assert f'action="{redirect_uri}"' in response.text
         return json.loads(response.headers["x-emulated-form"])
 
     # -- the server's part ---------------------------------------------------------------
@@ -304,7 +316,7 @@ class Emulator:
         params = dict(request.query_params)
         if len(params) != len(request.query_params.multi_items()):  # RFC 6749 §3.1: at most once
             return HTMLResponse("a parameter was repeated", status_code=400)
-        if params.get("client_id") != CLIENT_ID or params.get("redirect_uri") != REDIRECT_URI:
+        if params.get("client_id") != CLIENT_ID or not self.registered(params.get("redirect_uri")):
             return HTMLResponse("unknown client or redirect_uri", status_code=400)
         if params.get("response_type") != "code" or not params.get("state"):
             return HTMLResponse("response_type=code and state are required", status_code=400)
@@ -316,9 +328,9 @@ class Emulator:
         callback = {"code": code, "state": params["state"]}
         if params.get("response_mode") == "form_post":
             inputs = "".join(f'<input type="hidden" name="{k}" value="{v}">' for k, v in callback.items())
-            page = f'<form method="post" action="{REDIRECT_URI}">{inputs}</form>'
+            page = f'<form method="post" action="{params["redirect_uri"]}">{inputs}</form>'
             return HTMLResponse(page, headers={"x-emulated-form": json.dumps(callback)})
-        return RedirectResponse(f"{REDIRECT_URI}?{urlencode(callback)}", status_code=302)
+        return RedirectResponse(f"{params['redirect_uri']}?{urlencode(callback)}", status_code=302)
 
     def _client_authenticated(self, emulation: Emulation, request: Request, form: dict[str, str]) -> bool:
         authorization = request.headers.get("authorization")

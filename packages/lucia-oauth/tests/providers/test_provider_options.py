@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import inspect
 import json
 
 import pytest
@@ -10,8 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from lucia import Lucia
-from lucia_oauth import LuciaOAuthError, OAuth2Provider
-from lucia_oauth._jose import b64url_decode
+from lucia_oauth import LuciaOAuthError, LuciaOAuthInsecureEndpointError, OAuth2Provider
 from lucia_oauth.providers import (
     Apple,
     Auth0,
@@ -34,6 +35,10 @@ from lucia_oauth.providers import (
 pytestmark = pytest.mark.anyio
 
 CLIENT = {"client_id": "client-id", "client_secret": "client-secret", "redirect_uri": "https://app.example/callback"}
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> str:
@@ -141,19 +146,31 @@ async def test_tenant_domain_realm_and_base_url_options_build_the_issuer(auth: L
 
 
 @pytest.mark.parametrize(
-    "make",
+    ("make", "insecure"),
     [
-        lambda auth: GitLab(auth, base_url="ftp://gitlab.example.com", **CLIENT),
-        lambda auth: Okta(auth, domain="", **CLIENT),
-        lambda auth: Keycloak(auth, base_url="https://sso.example.com", realm="", **CLIENT),
-        lambda auth: MicrosoftEntraID(auth, tenant="../evil", **CLIENT),
+        (lambda auth: GitLab(auth, base_url="ftp://gitlab.example.com", **CLIENT), True),
+        (lambda auth: Okta(auth, domain="", **CLIENT), False),
+        (lambda auth: Keycloak(auth, base_url="https://sso.example.com", realm="", **CLIENT), False),
+        (lambda auth: MicrosoftEntraID(auth, tenant="../evil", **CLIENT), False),
+        # H10: plain http off loopback, for every kind of host option
+        (lambda auth: GitHub(auth, base_url="http://github.example", **CLIENT), True),
+        (lambda auth: GitHub(auth, api_base_url="http://api.github.example", **CLIENT), True),
+        (lambda auth: GitLab(auth, base_url="http://10.1.2.3:8080", **CLIENT), True),
+        (lambda auth: Google(auth, issuer="http://accounts.example", **CLIENT), True),
+        (lambda auth: Auth0(auth, domain="http://tenant.auth0.example", **CLIENT), True),
+        (lambda auth: Okta(auth, domain="http://dev-1.okta.example", **CLIENT), True),
+        (lambda auth: Keycloak(auth, base_url="http://sso.example", realm="main", **CLIENT), True),
+        (lambda auth: MicrosoftEntraID(auth, base_url="http://login.example", **CLIENT), True),
     ],
 )
-async def test_bad_host_options_are_refused_at_construction(auth: Lucia, make: object) -> None:
-    """A non-http(s) base URL, an empty domain or realm, a tenant with a path in it: OAUTH_CONFIGURATION."""
+async def test_h10_bad_or_plain_http_host_options_are_refused_at_construction(
+    auth: Lucia, make: object, insecure: bool
+) -> None:
+    """A non-https base URL, issuer or domain (http only on loopback), an empty realm, a bad tenant: refused."""
     with pytest.raises(LuciaOAuthError) as info:
         make(auth)  # type: ignore[operator]
     assert info.value.code == "OAUTH_CONFIGURATION"
+    assert isinstance(info.value, LuciaOAuthInsecureEndpointError) is insecure
 
 
 async def test_google_accepts_its_documented_scheme_less_issuer_only(auth: Lucia) -> None:
@@ -197,6 +214,7 @@ async def test_apple_client_secret_is_a_short_lived_es256_jwt(auth: Lucia) -> No
         clock=lambda: 1_700_000_000.0,
     )
     secret = await apple.client_secret_value()
+    assert secret is not None
     header_b64, claims_b64, signature_b64 = secret.split(".")
     raw = b64url_decode(signature_b64)
     signature = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
@@ -239,3 +257,36 @@ async def test_plain_providers_can_turn_pkce_off_for_a_scope_that_refuses_it(aut
     url, _, code_verifier = await discord.get_authorization_url()
     assert code_verifier is None
     assert "code_challenge" not in url
+
+
+async def test_h10_named_providers_accept_loopback_http_for_development(auth: Lucia) -> None:
+    """Self-hosted instances on localhost or 127.0.0.0/8 may use http (local development, emulations)."""
+    assert (
+        GitLab(auth, base_url="http://localhost:8929", **CLIENT).token_endpoint == "http://localhost:8929/oauth/token"
+    )
+    keycloak = Keycloak(auth, base_url="http://127.0.0.1:8080", realm="dev", **CLIENT)
+    assert keycloak.issuer == "http://127.0.0.1:8080/realms/dev"
+
+
+async def test_options_are_one_object_per_provider_with_a_typed_signature(auth: Lucia) -> None:
+    """Each provider's keyword options are its options dataclass: visible in its signature, kept on .options."""
+    github = GitHub(auth, scope=["read:user"], **CLIENT)
+    assert github.options.scope == ["read:user"] and github.options.base_url is None
+    assert "client-secret" not in repr(github.options)
+    parameters = inspect.signature(Keycloak).parameters
+    assert {"auth", "client_id", "client_secret", "redirect_uri", "scope", "base_url", "realm"} <= set(parameters)
+    with pytest.raises(TypeError):
+        GitHub(auth, realm="main", **CLIENT)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Keycloak(auth, base_url="https://sso.example.com", **CLIENT)  # type: ignore[call-arg]
+
+
+async def test_apple_takes_a_key_not_a_client_secret(auth: Lucia) -> None:
+    """Apple signs its own client secret: a client_secret option is refused, the key never shows in a repr."""
+    pem = _pem(ec.generate_private_key(ec.SECP256R1()))
+    options = {"client_id": "c", "team_id": "T", "key_id": "K", "redirect_uri": CLIENT["redirect_uri"]}
+    with pytest.raises(LuciaOAuthError) as info:
+        Apple(auth, private_key=pem, client_secret="x", **options)
+    assert info.value.code == "OAUTH_CONFIGURATION"
+    apple = Apple(auth, private_key=pem, **options)
+    assert "PRIVATE" not in repr(apple.options) and "PRIVATE" not in repr(apple)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from lucia_oauth._provider import TokenEndpointAuthMethod
+from lucia_oauth._options import TokenEndpointAuthMethod
 from lucia_oauth.providers._base import HostedOIDCProvider
 
 __all__ = ["Google"]

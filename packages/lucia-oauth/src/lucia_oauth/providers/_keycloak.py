@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote
 
-import httpx
-
-from lucia_oauth._errors import LuciaOAuthError
-from lucia_oauth._provider import TokenEndpointAuthMethod
-from lucia_oauth.providers._base import HostedOIDCProvider, base_url_of
+from lucia_oauth._errors import LuciaOAuthConfigurationError
+from lucia_oauth._options import IdTokenOptions, TokenEndpointAuthMethod, base_url_of, configured_by
+from lucia_oauth.providers._base import HostedOIDCProvider
 
 if TYPE_CHECKING:
     from lucia import Lucia
 
-__all__ = ["Keycloak"]
+__all__ = ["Keycloak", "KeycloakOptions"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeycloakOptions(IdTokenOptions):
+    """The options of :class:`Keycloak`.
+
+    Attributes:
+        base_url: Where Keycloak is served (``https://sso.example.com``; add ``/auth`` for
+            Keycloak 16 and older).
+        realm: The realm name.
+    """
+
+    base_url: str
+    realm: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.realm, str) or not self.realm:
+            raise LuciaOAuthConfigurationError(None, "realm must be a non-empty string")
 
 
 class Keycloak(HostedOIDCProvider):
@@ -31,54 +47,15 @@ class Keycloak(HostedOIDCProvider):
     - ``provider_user``: the verified id_token claims updated with the realm's userinfo
       (``sub``, ``preferred_username``, ``email``, ``email_verified``, ``name``...).
 
-    Args:
-        auth: The :class:`~lucia.Lucia` instance.
-        base_url: Where Keycloak is served (``https://sso.example.com``; add ``/auth`` for
-            Keycloak 16 and older).
-        realm: The realm name.
-        client_id: The client id.
-        client_secret: The client secret.
-        redirect_uri: The callback URL, exactly as registered.
-        scope: Scopes to request; ``openid`` is always sent.
-        provider_id: The provider id in Lucia keys (default ``"keycloak"``).
-        authorization_params: Extra fixed parameters of the authorization request.
-        timeout: Seconds for each back-channel request.
-        http_client: An ``httpx.AsyncClient`` to reuse (redirects are still never followed).
-        clock: Seconds since the epoch, injectable for tests.
+    Options (:class:`KeycloakOptions`): ``base_url``, ``realm`` and the other
+    :class:`~lucia_oauth.ClientOptions`.
     """
 
     provider_id = "keycloak"
     supports_pkce: ClassVar[bool] = True
     token_endpoint_auth_method: TokenEndpointAuthMethod = "client_secret_basic"
 
-    def __init__(
-        self,
-        auth: Lucia,
-        *,
-        base_url: str,
-        realm: str,
-        client_id: str,
-        client_secret: str | None,
-        redirect_uri: str,
-        scope: Sequence[str] | None = None,
-        provider_id: str | None = None,
-        authorization_params: Mapping[str, str] | None = None,
-        timeout: float = 10.0,
-        http_client: httpx.AsyncClient | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        if not isinstance(realm, str) or not realm:
-            raise LuciaOAuthError("OAUTH_CONFIGURATION", "realm must be a non-empty string")
-        super().__init__(
-            auth,
-            issuer=f"{base_url_of(base_url, 'base_url')}/realms/{quote(realm, safe='')}",
-            client_id=client_id,
-            client_secret=client_secret,
-            redirect_uri=redirect_uri,
-            scope=scope,
-            provider_id=provider_id,
-            authorization_params=authorization_params,
-            timeout=timeout,
-            http_client=http_client,
-            clock=clock,
-        )
+    @configured_by(KeycloakOptions)
+    def __init__(self, auth: Lucia, options: KeycloakOptions) -> None:
+        base = base_url_of(options.base_url, "base_url")
+        self._configure_oidc(auth, options, issuer=f"{base}/realms/{quote(options.realm, safe='')}")

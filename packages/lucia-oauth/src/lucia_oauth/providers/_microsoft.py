@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
-
-from lucia_oauth._errors import LuciaOAuthError
-from lucia_oauth._provider import TokenEndpointAuthMethod
-from lucia_oauth.providers._base import HostedOIDCProvider, base_url_of
+from lucia_oauth._errors import LuciaOAuthConfigurationError, LuciaOAuthIdTokenError
+from lucia_oauth._options import IdTokenOptions, TokenEndpointAuthMethod, base_url_of, configured_by
+from lucia_oauth.providers._base import HostedOIDCProvider
 
 if TYPE_CHECKING:
     from lucia import Lucia
 
-__all__ = ["MicrosoftEntraID"]
+__all__ = ["EntraOptions", "MicrosoftEntraID"]
+
 
 #: The tenants that stand for many: their id_tokens carry the user's own tenant in ``iss``.
 MULTI_TENANT = frozenset({"common", "organizations", "consumers"})
@@ -24,6 +23,25 @@ MULTI_TENANT = frozenset({"common", "organizations", "consumers"})
 CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 _GUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _TENANT_NAME = re.compile(r"[A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntraOptions(IdTokenOptions):
+    """The options of :class:`MicrosoftEntraID`.
+
+    Attributes:
+        tenant: ``"common"`` (default), ``"organizations"``, ``"consumers"``, or one tenant's
+            GUID or domain name.
+        base_url: The authority host (``https://login.microsoftonline.com``; national clouds differ).
+    """
+
+    tenant: str = "common"
+    base_url: str = "https://login.microsoftonline.com"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.tenant, str) or _TENANT_NAME.fullmatch(self.tenant) is None:
+            raise LuciaOAuthConfigurationError(None, "tenant must be a tenant GUID, domain name or common")
 
 
 class MicrosoftEntraID(HostedOIDCProvider):
@@ -43,62 +61,23 @@ class MicrosoftEntraID(HostedOIDCProvider):
       ``preferred_username``, ``email``...); the userinfo endpoint is not read.
       ``email_verified`` is false: Entra ID does not vouch for ``email``.
 
-    Args:
-        auth: The :class:`~lucia.Lucia` instance.
-        client_id: The application (client) id.
-        client_secret: A client secret of the application.
-        redirect_uri: The callback URL, exactly as registered.
-        tenant: ``"common"`` (default), ``"organizations"``, ``"consumers"``, or one tenant's
-            GUID or domain name.
-        scope: Scopes to request; ``openid`` is always sent.
-        base_url: The authority host (``https://login.microsoftonline.com``; national clouds differ).
-        provider_id: The provider id in Lucia keys (default ``"microsoft-entra-id"``).
-        authorization_params: Extra fixed parameters (``{"prompt": "select_account"}``).
-        timeout: Seconds for each back-channel request.
-        http_client: An ``httpx.AsyncClient`` to reuse (redirects are still never followed).
-        clock: Seconds since the epoch, injectable for tests.
+    Options (:class:`EntraOptions`): ``tenant``, ``base_url`` (national clouds),
+    ``authorization_params`` (``{"prompt": "select_account"}``) and the other
+    :class:`~lucia_oauth.ClientOptions`.
     """
 
     provider_id = "microsoft-entra-id"
     supports_pkce: ClassVar[bool] = True
-    use_userinfo: ClassVar[bool] = False
+    use_userinfo: ClassVar[bool | None] = False
     token_endpoint_auth_method: TokenEndpointAuthMethod = "client_secret_post"
 
-    def __init__(
-        self,
-        auth: Lucia,
-        *,
-        client_id: str,
-        client_secret: str | None,
-        redirect_uri: str,
-        tenant: str = "common",
-        scope: Sequence[str] | None = None,
-        base_url: str = "https://login.microsoftonline.com",
-        provider_id: str | None = None,
-        authorization_params: Mapping[str, str] | None = None,
-        timeout: float = 10.0,
-        http_client: httpx.AsyncClient | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        if not isinstance(tenant, str) or _TENANT_NAME.fullmatch(tenant) is None:
-            raise LuciaOAuthError("OAUTH_CONFIGURATION", "tenant must be a tenant GUID, domain name or common")
-        self.tenant = tenant
-        self.authority = base_url_of(base_url, "base_url")
+    @configured_by(EntraOptions)
+    def __init__(self, auth: Lucia, options: EntraOptions) -> None:
+        self.tenant = options.tenant
+        self.authority = base_url_of(options.base_url, "base_url")
         self._issuer_pattern = re.compile(re.escape(self.authority) + f"/({_GUID})/v2\\.0")
         self._discovered_issuer: str | None = None
-        super().__init__(
-            auth,
-            issuer=f"{self.authority}/{tenant}/v2.0",
-            client_id=client_id,
-            client_secret=client_secret,
-            redirect_uri=redirect_uri,
-            scope=scope,
-            provider_id=provider_id,
-            authorization_params=authorization_params,
-            timeout=timeout,
-            http_client=http_client,
-            clock=clock,
-        )
+        self._configure_oidc(auth, options, issuer=f"{self.authority}/{options.tenant}/v2.0")
 
     @property
     def multi_tenant(self) -> bool:
@@ -131,8 +110,8 @@ class MicrosoftEntraID(HostedOIDCProvider):
         if self.multi_tenant:
             tid = claims.get("tid")
             if not isinstance(tid, str) or claims.get("iss") != f"{self.authority}/{tid}/v2.0":
-                raise LuciaOAuthError("OAUTH_INVALID_ID_TOKEN", "the id_token 'iss' does not match its tenant ('tid')")
+                raise LuciaOAuthIdTokenError(None, "the id_token 'iss' does not match its tenant ('tid')")
             tenant = self.tenant.lower()
             if (tenant == "consumers") != (tid == CONSUMERS_TENANT_ID) and tenant != "common":
-                raise LuciaOAuthError("OAUTH_INVALID_ID_TOKEN", f"the id_token tenant is not allowed for {tenant!r}")
+                raise LuciaOAuthIdTokenError(None, f"the id_token tenant is not allowed for {tenant!r}")
         return claims

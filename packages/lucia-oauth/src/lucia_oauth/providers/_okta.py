@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import quote
 
-import httpx
-
-from lucia_oauth._provider import TokenEndpointAuthMethod
-from lucia_oauth.providers._base import HostedOIDCProvider, base_url_of
+from lucia_oauth._options import IdTokenOptions, TokenEndpointAuthMethod, base_url_of, configured_by
+from lucia_oauth.providers._base import HostedOIDCProvider
 
 if TYPE_CHECKING:
     from lucia import Lucia
 
-__all__ = ["Okta"]
+__all__ = ["Okta", "OktaOptions"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OktaOptions(IdTokenOptions):
+    """The options of :class:`Okta`.
+
+    Attributes:
+        domain: Your Okta domain (``dev-123456.okta.com``), or a base URL with its scheme.
+        authorization_server_id: The custom authorization server, or ``None`` for the org one.
+    """
+
+    domain: str
+    authorization_server_id: str | None = "default"
 
 
 class Okta(HostedOIDCProvider):
@@ -29,54 +40,17 @@ class Okta(HostedOIDCProvider):
     - ``provider_user_id``: ``sub`` (the Okta user id, ``00u...``).
     - ``provider_user``: the verified id_token claims updated with ``/v1/userinfo``.
 
-    Args:
-        auth: The :class:`~lucia.Lucia` instance.
-        domain: Your Okta domain (``dev-123456.okta.com``), or a base URL with its scheme.
-        client_id: The application's client id.
-        client_secret: The application's client secret.
-        redirect_uri: The callback URL, exactly as registered.
-        scope: Scopes to request; ``openid`` is always sent.
-        authorization_server_id: The custom authorization server, or ``None`` for the org one.
-        provider_id: The provider id in Lucia keys (default ``"okta"``).
-        authorization_params: Extra fixed parameters of the authorization request.
-        timeout: Seconds for each back-channel request.
-        http_client: An ``httpx.AsyncClient`` to reuse (redirects are still never followed).
-        clock: Seconds since the epoch, injectable for tests.
+    Options (:class:`OktaOptions`): ``domain``, ``authorization_server_id`` and the other
+    :class:`~lucia_oauth.ClientOptions`.
     """
 
     provider_id = "okta"
     supports_pkce: ClassVar[bool] = True
     token_endpoint_auth_method: TokenEndpointAuthMethod = "client_secret_basic"
 
-    def __init__(
-        self,
-        auth: Lucia,
-        *,
-        domain: str,
-        client_id: str,
-        client_secret: str | None,
-        redirect_uri: str,
-        scope: Sequence[str] | None = None,
-        authorization_server_id: str | None = "default",
-        provider_id: str | None = None,
-        authorization_params: Mapping[str, str] | None = None,
-        timeout: float = 10.0,
-        http_client: httpx.AsyncClient | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        issuer = base_url_of(domain, "domain")
-        if authorization_server_id is not None:
-            issuer += f"/oauth2/{authorization_server_id}"
-        super().__init__(
-            auth,
-            issuer=issuer,
-            client_id=client_id,
-            client_secret=client_secret,
-            redirect_uri=redirect_uri,
-            scope=scope,
-            provider_id=provider_id,
-            authorization_params=authorization_params,
-            timeout=timeout,
-            http_client=http_client,
-            clock=clock,
-        )
+    @configured_by(OktaOptions)
+    def __init__(self, auth: Lucia, options: OktaOptions) -> None:
+        issuer = base_url_of(options.domain, "domain")
+        if options.authorization_server_id is not None:
+            issuer += f"/oauth2/{quote(options.authorization_server_id, safe='')}"
+        self._configure_oidc(auth, options, issuer=issuer)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from lucia_oauth._provider import TokenEndpointAuthMethod, require_str
+from lucia_oauth._options import TokenEndpointAuthMethod
+from lucia_oauth._provider import require_str
 from lucia_oauth._session import OAuth2Tokens, ProviderUser
 from lucia_oauth.providers._base import HostedProvider, user_object
 

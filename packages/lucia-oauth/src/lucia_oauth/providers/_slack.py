@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from lucia_oauth._errors import LuciaOAuthRequestError
-from lucia_oauth._provider import TokenEndpointAuthMethod
+from lucia_oauth._options import TokenEndpointAuthMethod
 from lucia_oauth._session import OAuth2Tokens, ProviderUser
 from lucia_oauth.providers._base import HostedOIDCProvider, user_object
 

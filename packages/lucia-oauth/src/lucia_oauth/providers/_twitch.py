@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from lucia_oauth._errors import LuciaOAuthError
-from lucia_oauth._provider import TokenEndpointAuthMethod, optional_str, require_str
+from lucia_oauth._errors import LuciaOAuthResponseError
+from lucia_oauth._options import TokenEndpointAuthMethod
+from lucia_oauth._provider import optional_str, require_str
 from lucia_oauth._session import OAuth2Tokens, ProviderUser
 from lucia_oauth.providers._base import HostedProvider, user_object
 
@@ -50,7 +51,7 @@ class Twitch(HostedProvider):
         )
         users = answer.get("data")
         if not isinstance(users, list) or len(users) != 1 or not isinstance(users[0], Mapping):
-            raise LuciaOAuthError("OAUTH_INVALID_RESPONSE", "the users answer does not hold exactly one user")
+            raise LuciaOAuthResponseError(None, "the users answer does not hold exactly one user")
         user: Mapping[str, Any] = users[0]
         email = optional_str(user, "email")
         return ProviderUser(

@@ -182,6 +182,33 @@ def test_no_thread_left_at_interpreter_exit(tmp_path: Path) -> None:
     assert "lucia-sync-loop" not in at_exit
 
 
+def test_a_worker_forked_after_start_up_works_instead_of_hanging(tmp_path: Path) -> None:
+    """``gunicorn --preload``: SyncLucia used before ``fork()`` keeps working in the child (issue #19.1)."""
+    script = textwrap.dedent(
+        f"""
+        import os, sys
+        from lucia import Lucia, SyncLucia
+        from lucia_sqlite import SQLiteAdapter
+
+        adapter = SQLiteAdapter({str(tmp_path / "fork.db")!r})
+        sync = SyncLucia(Lucia(adapter=adapter))
+        sync.call(adapter.create_schema)                     # the loop thread starts before the fork
+        user = sync.create_user(primary_key=None, attributes={{}})
+        pid = os.fork()
+        if pid == 0:                                         # the worker
+            session = sync.create_session(user.user_id)
+            assert sync.validate_session(session.token).user_id == user.user_id
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        session = sync.create_session(user.user_id)          # the parent still works too
+        assert sync.validate_session(session.token).user_id == user.user_id
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+
+
 def test_a_call_from_the_loop_thread_is_refused_instead_of_deadlocking(sync: SyncLucia) -> None:
     """Calling SyncLucia from code already running on its loop raises instead of hanging."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from os import PathLike
@@ -17,6 +19,21 @@ from lucia.adapters import TableRole, constraint_error
 from lucia.adapters.sql import SQLITE, SQLAdapter, SQLStatements, TableNames
 
 __all__ = ["SQLiteAdapter"]
+
+#: Every adapter with open connections, so a forked child can drop what it inherited.
+_open_adapters: weakref.WeakSet[SQLiteAdapter] = weakref.WeakSet()
+
+
+def _forget_after_fork() -> None:
+    # aiosqlite runs each connection on a thread, and threads do not survive fork():
+    # the child forgets the inherited connections (without closing the parent's) and
+    # opens its own on first use.
+    for adapter in list(_open_adapters):
+        adapter._forget_connections()
+    _open_adapters.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 class SQLiteAdapter(SQLAdapter):
@@ -67,6 +84,7 @@ class SQLiteAdapter(SQLAdapter):
         self._owned: list[aiosqlite.Connection] = []
         self._write_lock = anyio.Lock()
         self._connect_lock = anyio.Lock()
+        self._inherited_connection = False
 
     def __repr__(self) -> str:
         target = "<connection>" if isinstance(self._database, aiosqlite.Connection) else str(self._database)
@@ -77,6 +95,7 @@ class SQLiteAdapter(SQLAdapter):
     async def _open(self, path: str | PathLike[str]) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         self._owned.append(conn)
+        _open_adapters.add(self)
         await self._configure(conn)
         return conn
 
@@ -94,10 +113,16 @@ class SQLiteAdapter(SQLAdapter):
         async with self._connect_lock:
             if self._writer is not None:
                 return
+            if self._inherited_connection:
+                raise RuntimeError(
+                    "this SQLiteAdapter was given an aiosqlite connection before os.fork(); a connection's "
+                    "thread does not survive fork: give SQLiteAdapter a path, or create it in the worker"
+                )
             try:
                 database = self._database
                 if isinstance(database, aiosqlite.Connection):
                     await self._configure(database)
+                    _open_adapters.add(self)
                     self._reader = self._writer = database
                 elif str(database) == ":memory:" or str(database).startswith("file::memory:"):
                     self._reader = self._writer = await self._open(database)
@@ -109,6 +134,13 @@ class SQLiteAdapter(SQLAdapter):
                     self._writer = writer
             except sqlite3.Error as exc:
                 _raise_storage_error(exc)
+
+    def _forget_connections(self) -> None:
+        self._inherited_connection = isinstance(self._database, aiosqlite.Connection)
+        self._reader = self._writer = None
+        self._owned = []
+        self._write_lock = anyio.Lock()
+        self._connect_lock = anyio.Lock()
 
     async def close(self) -> None:
         """Close the connections the adapter opened."""

@@ -11,6 +11,7 @@ import _thread
 import asyncio
 import atexit
 import contextlib
+import os
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
@@ -44,6 +45,21 @@ def _close_all() -> None:
         sync.close()
 
 
+def _forget_after_fork() -> None:
+    """In a forked child, the parent's loop thread does not exist: start afresh on first use.
+
+    The adapters drop the connections they inherited the same way (never closing the
+    parent's sockets), so a worker forked after start-up (``gunicorn --preload``, uWSGI)
+    opens its own on its first request instead of hanging on the parent's loop.
+    """
+    for sync in list(_running):
+        sync._reset_after_fork()
+    _running.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 class SyncLucia:
     """Every method of :class:`lucia.Lucia`, callable synchronously from any thread.
 
@@ -72,6 +88,13 @@ class SyncLucia:
         self._thread: threading.Thread | None = None
         self._in_flight = 0
         self._closed = False
+
+    def _reset_after_fork(self) -> None:
+        self._lock = threading.Condition()
+        self._portal = None
+        self._loop = None
+        self._thread = None
+        self._in_flight = 0
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "running" if self._portal is not None else "idle"

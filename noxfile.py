@@ -115,11 +115,14 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on every package's src/."""
+    """mypy --strict on every package's src/, and the typing tests (checked, never run)."""
     _install(session, PACKAGES, groups=("test", "typecheck"))
     session.install("mypy>=1.11")
     for package in PACKAGES:
         session.run("mypy", "--strict", str(PACKAGES_DIR / package / "src"))
+        typing_tests = PACKAGES_DIR / package / "typing_tests"
+        if typing_tests.is_dir():
+            session.run("mypy", "--strict", str(typing_tests))
 
 
 @nox.session(python=PYTHON)
@@ -176,3 +179,22 @@ def docs(session: nox.Session) -> None:
     """Build the MkDocs site strictly (broken links fail)."""
     session.install("mkdocs>=1.6")
     session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"))
+
+
+@nox.session(python=PYTHON)
+def interop(session: nox.Session) -> None:
+    """A real Lucia-JS 1.x app (Node 20, npm) and Lucia on one PostgreSQL; the migration guide, run."""
+    from shutil import which
+
+    interop_dir = ROOT / "tests" / "interop"
+    npm, node = which("npm"), which("node")
+    if npm is None or node is None:
+        message = "node and npm are needed for the Lucia-JS interop tests (tests/interop)"
+        if os.environ.get("LUCIA_REQUIRE_SERVICES") == "1":
+            session.error(message)
+        session.skip(message)
+    _install(session, ["lucia-postgresql"], groups=())
+    session.install("pytest>=8", "psycopg[binary]>=3.1.12")
+    # node_modules/ is gitignored: the versions come from the committed package-lock.json.
+    session.run(npm, "ci", "--prefix", str(interop_dir), "--no-audit", "--no-fund", external=True)
+    session.run("pytest", *(session.posargs or [str(interop_dir)]))

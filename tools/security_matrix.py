@@ -21,6 +21,9 @@ PROMISES = {
     "S4": "Only the cookie (or an opted-in Bearer header) carries a token",
     "S5": "No fixation; malformed tokens refused without a query",
     "S6": "Sign out everywhere / other devices",
+    "S7": "Renewal and revocation linearizable on every adapter (>= 100 races, 0 survivors)",
+    "S8": "Parallel requests with one idle cookie never sign the user out (renewal grace)",
+    "S9": "Absolute lifetime bounds every renewal; created_at kept; session cap holds",
     "C1": "Session cookie attributes",
     "C2": "Cookie parsing never fails",
     "C3": "CSRF: Origin / Sec-Fetch-Site matrix",
@@ -43,8 +46,31 @@ PROMISES = {
     "D1": "Atomic create_user; database-enforced uniqueness",
     "D2": "A storage error never authenticates",
     "D3": "Input bounds checked before any database or hashing call",
+    "B1": "Per-key exponential back-off without hashing; unknown keys counted the same",
+    "B2": "Per-client sliding-window limit across keys (spraying)",
+    "B3": "Password tokens and TOTP codes share the throttle",
+    "B4": "Throttle stores atomic and shared across processes",
+    "B5": "Throttled attempts logged without secrets; a store that is down fails closed",
+    "H1": "Emails link only if IDNA domains and ASCII-case local parts match",
+    "H2": "No public value lets a typed code or token be recovered offline",
+    "H3": "TOTP refuses any step at or before the last accepted one",
+    "H4": "No repr/str/log shows a token, also with hash_session_ids=False",
+    "H5": "Reserved attribute names refused in any letter case",
+    "H6": "JOSE by a maintained library, strict base64url",
+    "H7": "needs_rehash never downgrades",
+    "H8": "allowed_origins admits its origins whatever Sec-Fetch-Site says",
+    "H9": "Legacy-hash verification costs one verification like any other (timing residue documented)",
+    "H10": "OAuth endpoints https except loopback",
+    "H11": "__Host- cookie prefix option",
+    "H12": "OAuth flow cookies per provider; refreshed id_token sub unchanged",
+    "H13": "Apple form_post accepted by a documented exemption that still checks state",
+    "H14": "Email-verification tokens bound to the address",
+    "H15": "Own-origin parsing tolerates any query",
+    "H16": "A session of a deleted user never authenticates",
+    "H17": "Lone surrogates and unencodable text are invalid input, never a crash",
+    "H18": "Unknown primary-key fields refused (no passwordless key by typo)",
 }
-TEST = re.compile(r"^\s*(?:async\s+)?def\s+(test_([a-z]\d)_\w*)", re.MULTILINE)
+TEST = re.compile(r"^\s*(?:async\s+)?def\s+(test_([a-z]\d+)_\w*)", re.MULTILINE)
 
 
 def collect() -> dict[str, list[str]]:

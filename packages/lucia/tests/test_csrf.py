@@ -120,3 +120,23 @@ def test_c3_garbage_headers_never_raise_anything_but_invalid_request(origin: str
     verdict = _check(origin, site, url=url)
     if verdict:
         assert origin.strip().lower().startswith(("http://", "https://"))
+
+
+@pytest.mark.parametrize("site", [None, "cross-site", "same-site", "same-origin", "none"])
+def test_h8_an_allowed_origin_is_trusted_whatever_sec_fetch_site_says(site: str | None) -> None:
+    """A configured partner origin (exact scheme, host, port) passes; its look-alikes never do."""
+    partner = "https://partner.example"
+    assert _check(partner, site, allowed_origins=[partner])
+    for other in ("https://partner.example:8443", "http://partner.example", "https://evil.partner.example"):
+        assert not _check(other, site, allowed_origins=[partner])
+
+
+@given(
+    origin=st.text(max_size=80),
+    query=st.text(max_size=80),
+)
+def test_h15_origin_parsing_never_raises_and_any_query_is_the_requests_business(origin: str, query: str) -> None:
+    """Arbitrary Origin headers and queries: a boolean verdict, never an exception; own origin still trusted."""
+    safe_query = query.replace("#", "").replace("\r", "").replace("\n", "")
+    _check(origin, None, url=f"https://example.com/a?{safe_query}")
+    assert _check("https://example.com", None, url=f"https://example.com/a?{safe_query}")

@@ -79,6 +79,7 @@ def collect() -> dict[str, list[str]]:
     files = [
         *ROOT.glob("packages/*/tests/**/*.py"),
         *ROOT.glob("packages/*/src/*/testing/*.py"),
+        *ROOT.glob("packages/*/src/*/testing.py"),
         *ROOT.glob("tests/**/*.py"),
     ]
     for path in sorted(files):

@@ -180,3 +180,14 @@ def test_bad_secrets_are_refused(secret: str) -> None:
     """Secrets that are empty, too short or not base32 raise ValueError."""
     with pytest.raises(ValueError):
         generate_totp(secret, at=NOW)
+
+
+@pytest.mark.parametrize(
+    "label",
+    [{"account_name": "\ud800"}, {"account_name": "ada\x00"}, {"account_name": "a" * 256}, {"issuer": "Ex\udfff"}],
+)
+def test_bad_labels_are_refused_not_crashed_on(label: dict[str, str]) -> None:
+    """Lone surrogates, NUL and oversized labels raise ValueError instead of a UnicodeEncodeError."""
+    options = {"account_name": "ada", "issuer": "Example", **label}
+    with pytest.raises(ValueError):
+        provisioning_uri(generate_secret(), account_name=options["account_name"], issuer=options["issuer"])

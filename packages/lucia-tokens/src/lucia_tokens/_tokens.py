@@ -1,25 +1,48 @@
 """Link tokens and typed one-time codes, stored as single-use keys through the adapter.
 
-Storage (one home for the layout, documented in ``docs/tokens/``): a token is a
-single-use key of its user whose id is ``"lucia-token.<name>:<SHA-256 hex of the value>"``
-(link tokens) or ``"lucia-code.<name>:<SHA-256 hex of user id NUL code>"`` (typed codes).
-The value itself is never stored, logged or part of an error. Consuming a token is the
+Storage (the one home of the layout; ``docs/tokens/storage.md`` shows it with examples).
+Every token is a single-use key of its user (an ``auth_key`` row: ``id``, ``user_id``,
+``hashed_password``, ``expires``), so deleting the user deletes its tokens. Nothing that
+is stored, logged, printed or listed lets a value be recovered offline (SECURITY H2):
+
+* Link token (:func:`id_token`, at least 256 bits): key ``lucia-token.<name>:<h>``
+  without a password, ``h`` = SHA-256 hex of the value (of ``value NUL bind digest``
+  when bound). Nobody searches 2**256 candidates, so a fast hash is enough.
+* Typed code with a ``secret`` (keyed): key ``lucia-code.<name>:<handle>.<mac>`` without
+  a password. ``handle`` is 128 random bits (hex); ``mac`` is HMAC-SHA-256, keyed with the
+  application's secret, of ``"lucia-code" NUL name NUL user id NUL handle NUL code NUL
+  bind digest`` (empty when unbound). A dump without the secret cannot be searched.
+* Typed code without a secret (hashed): key ``lucia-code.<name>:<SHA-256 hex of the user
+  id>`` whose *password* is the code (``code:<bind digest>`` when bound), hashed by the
+  ``Lucia`` object's password hasher (Argon2id: salted and slow) and checked by
+  ``auth.use_key``. The key id is derivable without the code, so a user has one live code
+  per name, and the core's per-key brute-force throttle applies to it.
+* Attempt slots of typed codes: keys ``lucia-code-attempt.<name>:<SHA-256 hex of the user
+  id>.<n>``, ``n`` = 1 .. :data:`MAX_ATTEMPTS`.
+
+The bind digest is SHA-256 hex of ``"lucia-bind" NUL bind``. Consuming a token is the
 core's atomic :meth:`lucia.Lucia.use_key`: of N concurrent validations exactly one wins.
+A ``Token`` carries a ``token_id`` *handle*, not a stored secret (see :class:`Token`).
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import hmac
 import logging
 import re
 import secrets
 import string
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import ClassVar
 
-from lucia import Lucia, LuciaError
-from lucia.validation import check_id
+from lucia import Key, Lucia, LuciaError
+from lucia.redaction import SECRET, redacted
+from lucia_tokens._crypto import HmacKey, random_string, sha256_hex
 from lucia_tokens._errors import LuciaTokenError
+from lucia_tokens._inputs import bind_digest, check_user_id
+from lucia_tokens._throttle import guarded_check
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -50,16 +73,8 @@ _LINK_ALPHABET = string.ascii_letters + string.digits + "-_"  # base64url: 64 sy
 _DIGITS = string.digits
 # 32 symbols a person reads back without confusion: no 0/O, 1/I.
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-
-def _random_string(alphabet: str, length: int) -> str:
-    """``length`` symbols drawn uniformly from ``alphabet`` with :mod:`secrets` (no modulo bias)."""
-    return "".join(secrets.choice(alphabet) for _ in range(length))
-
-
-def _sha256(*parts: str) -> str:
-    # NUL never occurs in a checked id or value, so the joined form is unambiguous.
-    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_KEYED_CODE = re.compile(r"(?P<handle>[0-9a-f]{32})\.(?P<mac>[0-9a-f]{64})")
 
 
 def _check_name(name: object) -> str:
@@ -80,40 +95,40 @@ def _check_length(length: object, low: int, high: int) -> int:
     return length
 
 
+@redacted
 @dataclass(frozen=True, slots=True)
 class Token:
     """An issued or validated token.
 
+    Its ``repr`` (and so ``str`` and log lines) shows neither the value nor the
+    ``token_id``.
+
     Attributes:
         name: The purpose the token was issued for (``"email_verification"``, ...).
         user_id: The user it belongs to.
-        token_id: The stored id: SHA-256 (hex) of the value. Not a secret.
+        token_id: An opaque handle, the same on the token :meth:`issue` returns and in
+            ``get_all_user_tokens``. Not a secret, and nothing about the value can be
+            learned from it: for link tokens the SHA-256 of the value (a 256-bit value
+            cannot be searched for); for typed codes a value independent of the code.
         expires_at: When it stops validating (timezone-aware UTC).
         expired: Whether it had expired when this object was made.
         value: The secret to send to the user. Set only on the object :meth:`issue`
-            returns; tokens read back from storage have ``None`` (only hashes are
-            stored). It prints as ``'**********'``.
+            returns; tokens read back from storage have ``None``. It prints as
+            ``'**********'``.
     """
 
     name: str
     user_id: str
-    token_id: str
+    token_id: str = field(repr=False)
     expires_at: datetime
     expired: bool = False
-    value: str | None = None
-
-    def __repr__(self) -> str:
-        value = "None" if self.value is None else "'**********'"
-        return (
-            f"Token(name={self.name!r}, user_id={self.user_id!r}, token_id={self.token_id!r}, "
-            f"expires_at={self.expires_at!r}, expired={self.expired!r}, value={value})"
-        )
+    value: str | None = field(default=None, metadata=SECRET)
 
 
 class _TokenStore:
-    """What both wrappers share: one key provider id per name, issue, consume, list, delete."""
+    """What both wrappers share: one key provider id per name, create, consume, list, delete."""
 
-    _prefix = ""
+    _prefix: ClassVar[str] = ""
 
     def __init__(self, auth: Lucia, name: str, expires_in: timedelta, *, supersede: bool) -> None:
         self.auth = auth
@@ -125,32 +140,36 @@ class _TokenStore:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, expires_in={self.expires_in!r})"
 
-    def _token(self, user_id: str, token_id: str, expires_at: datetime | None, *, value: str | None = None) -> Token:
-        assert expires_at is not None  # our keys are always single-use
-        now = datetime.fromtimestamp(self.auth.clock(), tz=timezone.utc)
+    def _token_id(self, key: Key) -> str | None:
+        """The handle of one of this wrapper's keys; ``None`` for a key it does not recognise."""
+        raise NotImplementedError
+
+    def _token(self, key: Key, *, value: str | None = None) -> Token:
+        token_id = self._token_id(key)
+        if token_id is None or key.expires_at is None:  # our keys are single-use, of a known form
+            raise LuciaTokenError("INVALID_TOKEN")
         return Token(
             name=self.name,
-            user_id=user_id,
+            user_id=key.user_id,
             token_id=token_id,
-            expires_at=expires_at,
-            expired=expires_at <= now,
+            expires_at=key.expires_at,
+            expired=key.is_expired,
             value=value,
         )
 
-    async def _issue(self, user_id: str, token_id: str, value: str) -> Token:
-        key = await self.auth.create_key(
-            user_id, provider_id=self._provider_id, provider_user_id=token_id, password=None, expires_in=self.expires_in
+    async def _create(self, user_id: str, provider_user_id: str, *, password: str | None = None) -> Key:
+        return await self.auth.create_key(
+            user_id,
+            provider_id=self._provider_id,
+            provider_user_id=provider_user_id,
+            password=password,
+            expires_in=self.expires_in,
         )
-        if self.supersede:
-            # Insert first, then delete the others: two concurrent issues can at worst
-            # delete each other's token (fail closed), never leave two alive.
-            await self._delete_user_tokens(user_id, keep=token_id)
-        logger.debug("issued a %s token for user %s", self.name, user_id)
-        return self._token(user_id, token_id, key.expires_at, value=value)
 
-    async def _consume(self, token_id: str) -> Token:
+    async def _consume(self, provider_user_id: str, password: str | None = None) -> Key:
+        """Use one of this wrapper's keys through the core: verified, consumed atomically."""
         try:
-            key = await self.auth.use_key(self._provider_id, token_id, None)
+            key = await self.auth.use_key(self._provider_id, provider_user_id, password)
         except LuciaError as exc:
             if exc.code == "AUTH_EXPIRED_KEY":
                 raise LuciaTokenError("EXPIRED_TOKEN") from None
@@ -159,38 +178,43 @@ class _TokenStore:
             raise
         if key.type != "single_use":  # not one of ours: never treat a persistent key as a token
             raise LuciaTokenError("INVALID_TOKEN")
-        logger.debug("validated a %s token of user %s", self.name, key.user_id)
-        return self._token(key.user_id, token_id, key.expires_at)
+        return key
 
-    async def _stored_token_ids(self, user_id: str) -> list[str]:
-        prefix = f"{self._provider_id}:"
-        rows = await self.auth.users.get_keys_by_user_id(user_id)
-        return [row.id[len(prefix) :] for row in rows if row.id.startswith(prefix)]
+    async def _keys(self, user_id: str) -> list[Key]:
+        """This wrapper's stored keys of a user (expired ones included); none for an unknown user."""
+        try:
+            keys = await self.auth.get_all_user_keys(user_id)
+        except LuciaError as exc:
+            if exc.code == "AUTH_INVALID_USER_ID":
+                return []
+            raise
+        return [key for key in keys if key.provider_id == self._provider_id and key.type == "single_use"]
 
     async def _delete_user_tokens(self, user_id: str, *, keep: str | None = None) -> None:
-        for token_id in await self._stored_token_ids(user_id):
-            if token_id != keep:
-                await self.auth.delete_key(self._provider_id, token_id)
+        for key in await self._keys(user_id):
+            if key.provider_user_id != keep:
+                await self.auth.delete_key(self._provider_id, key.provider_user_id)
 
     async def get_all_user_tokens(self, user_id: str) -> list[Token]:
         """The user's live tokens of this name, soonest to expire first (``value`` is ``None``).
 
-        Expired ones are deleted on the way when the ``Lucia`` object has
-        ``auto_database_cleanup`` (the default).
+        Expired ones, and keys of this name in a form the wrapper no longer issues (codes
+        stored by earlier versions), are deleted on the way when the ``Lucia`` object has
+        ``auto_database_cleanup`` (the default), and never listed.
 
         Raises:
             LuciaError: ``AUTH_INVALID_USER_ID`` for an unknown user, ``AUTH_INVALID_INPUT``
                 for a malformed user id.
         """
         live: list[Token] = []
-        for key in await self.auth.get_all_user_keys(user_id):
+        for key in await self.auth.get_all_user_keys(check_user_id(user_id)):
             if key.provider_id != self._provider_id or key.type != "single_use":
                 continue
-            if key.is_expired:
+            if key.is_expired or self._token_id(key) is None:
                 if self.auth.auto_database_cleanup:
                     await self.auth.delete_key(key.provider_id, key.provider_user_id)
                 continue
-            live.append(self._token(user_id, key.provider_user_id, key.expires_at))
+            live.append(self._token(key))
         return sorted(live, key=lambda token: token.expires_at)
 
     async def invalidate_all_user_tokens(self, user_id: str) -> None:
@@ -199,7 +223,7 @@ class _TokenStore:
         Raises:
             LuciaError: ``AUTH_INVALID_INPUT`` for a malformed user id.
         """
-        await self._delete_user_tokens(check_id(user_id, "user_id"))
+        await self._delete_user_tokens(check_user_id(user_id))
         logger.debug("invalidated every %s token of user %s", self.name, user_id)
 
 
@@ -208,7 +232,8 @@ class IdTokenWrapper(_TokenStore):
 
     Make one with :func:`id_token`. A token is 43 base64url characters (258 bits from
     :mod:`secrets`) by default, stored as the SHA-256 of its value, bound to its user
-    and name, single use, and expires after ``expires_in``.
+    and name (and, with ``bind=``, to a value such as the address it was mailed to),
+    single use, and expires after ``expires_in``.
     """
 
     _prefix = "lucia-token"
@@ -220,8 +245,8 @@ class IdTokenWrapper(_TokenStore):
         self.length = _check_length(length, MIN_LINK_TOKEN_LENGTH, MAX_LINK_TOKEN_LENGTH)
         self._pattern = re.compile(f"[A-Za-z0-9_-]{{{self.length}}}")
 
-    def _token_id(self, value: object) -> str:
-        """The stored id of a value; a malformed value is refused here, before any query."""
+    def _stored_id(self, value: object, bind: object) -> str:
+        """The stored id of a value; a malformed value or bind is refused here, before any query."""
         if (
             not isinstance(value, str)
             or len(value) != self.length
@@ -229,54 +254,83 @@ class IdTokenWrapper(_TokenStore):
             or self._pattern.fullmatch(value) is None
         ):
             raise LuciaTokenError("INVALID_TOKEN", "malformed token")
-        return _sha256(value)
+        digest = bind_digest(bind)
+        return sha256_hex(value) if digest is None else sha256_hex(value, digest)
 
-    async def issue(self, user_id: str) -> Token:
+    def _token_id(self, key: Key) -> str | None:
+        return key.provider_user_id if _SHA256_HEX.fullmatch(key.provider_user_id) else None
+
+    async def issue(self, user_id: str, *, bind: str | None = None) -> Token:
         """Create a token for a user; ``Token.value`` is what goes into the link.
 
         With ``supersede`` (the default) the user's older tokens of this name stop working.
 
+        Args:
+            user_id: The user.
+            bind: A value the token is bound to, typically the email address the link is
+                mailed to (SECURITY H14): :meth:`validate` must be given the same value,
+                so a token stops working once the user's address has changed. Compared
+                exactly: pass the same normalised form both times.
+
         Raises:
             LuciaError: ``AUTH_INVALID_USER_ID`` for an unknown user, ``AUTH_INVALID_INPUT``
-                for a malformed user id.
+                for a malformed user id or ``bind``.
         """
-        check_id(user_id, "user_id")
-        value = _random_string(_LINK_ALPHABET, self.length)
-        return await self._issue(user_id, _sha256(value), value)
+        user_id = check_user_id(user_id)
+        value = random_string(_LINK_ALPHABET, self.length)
+        key = await self._create(user_id, self._stored_id(value, bind))
+        if self.supersede:
+            # Insert first, then delete the others: two concurrent issues can at worst
+            # delete each other's token (fail closed), never leave two alive.
+            await self._delete_user_tokens(user_id, keep=key.provider_user_id)
+        logger.debug("issued a %s token for user %s", self.name, user_id)
+        return self._token(key, value=value)
 
-    async def validate(self, value: str) -> Token:
+    async def validate(self, value: str, *, bind: str | None = None) -> Token:
         """Consume a token and return it (``Token.user_id`` says whose it is).
 
         A token validates once: of concurrent validations exactly one succeeds.
 
+        Args:
+            value: The token from the link.
+            bind: The value the token was bound to when issued, as it is *now* (the
+                user's current email address); ``None`` for an unbound token.
+
         Raises:
             LuciaTokenError: ``INVALID_TOKEN`` (malformed, unknown, already used,
-                superseded, or of another name), ``EXPIRED_TOKEN`` (it is consumed too).
+                superseded, of another name, or bound to another value),
+                ``EXPIRED_TOKEN`` (it is consumed too).
+            LuciaError: ``AUTH_INVALID_INPUT`` for a malformed ``bind``.
         """
-        return await self._consume(self._token_id(value))
+        key = await self._consume(self._stored_id(value, bind))
+        logger.debug("validated a %s token of user %s", self.name, key.user_id)
+        return self._token(key)
 
-    async def invalidate(self, value: str) -> None:
-        """Delete a token; succeeds if it does not exist.
+    async def invalidate(self, value: str, *, bind: str | None = None) -> None:
+        """Delete a token (give the ``bind`` it was issued with); succeeds if it does not exist.
 
         Raises:
             LuciaTokenError: ``INVALID_TOKEN`` for a malformed value (no query is made).
+            LuciaError: ``AUTH_INVALID_INPUT`` for a malformed ``bind``.
         """
-        await self.auth.delete_key(self._provider_id, self._token_id(value))
+        await self.auth.delete_key(self._provider_id, self._stored_id(value, bind))
 
 
 class PasswordTokenWrapper(_TokenStore):
-    """Short codes a person types (one-time passwords sent by email or SMS).
+    """Short codes a person types (one-time passwords sent by email or SMS, recovery codes).
 
-    Make one with :func:`password_token`. A code is validated together with the user id,
-    and is bound to it: the stored id is SHA-256 of the user id and the code.
+    Make one with :func:`password_token`. A code is validated together with the user id
+    and is bound to it. How a code is stored (see the module docstring): with a
+    ``secret``, as an HMAC keyed with it; without, hashed by the ``Lucia`` object's
+    password hasher as the password of the user's one code key of this name, checked
+    by ``auth.use_key``. Either way a database dump alone does not yield a code.
 
     Attempt limit: each validation first claims one of :data:`MAX_ATTEMPTS` attempt slots
-    of the user and name. A slot is a single-use key ``lucia-code-attempt.<name>:<SHA-256
-    of the user id>.<n>`` whose uniqueness the database enforces, so concurrent wrong
-    guesses can never check more than :data:`MAX_ATTEMPTS` codes. The failure that uses the
-    last slot invalidates all the user's codes of this name; later validations are refused
-    without checking the code. A successful validation, and issuing a new code, free the
-    slots again.
+    of the user and name. A slot is a single-use key whose uniqueness the database
+    enforces, so concurrent wrong guesses can never check more than :data:`MAX_ATTEMPTS`
+    codes. The failure that uses the last slot invalidates all the user's codes of this
+    name; later validations are refused without checking the code. A successful
+    validation, and issuing a new code, free the slots again.
     """
 
     _prefix = "lucia-code"
@@ -290,13 +344,27 @@ class PasswordTokenWrapper(_TokenStore):
         length: int = 8,
         digits_only: bool = True,
         supersede: bool = True,
+        secret: str | bytes | None = None,
     ) -> None:
         super().__init__(auth, name, expires_in, supersede=supersede)
         self.length = _check_length(length, MIN_CODE_LENGTH, MAX_CODE_LENGTH)
         self.digits_only = digits_only
+        self._mac_key = None if secret is None else HmacKey(secret)
+        if self._mac_key is None and not supersede:
+            raise ValueError(
+                "supersede=False (several live codes per user) needs a secret: password_token(..., secret=...)"
+            )
         self._alphabet = _DIGITS if digits_only else _CODE_ALPHABET
         self._pattern = re.compile(f"[{re.escape(self._alphabet)}]{{{self.length}}}")
         self._attempt_provider_id = f"lucia-code-attempt.{self.name}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(name={self.name!r}, expires_in={self.expires_in!r}, "
+            f"keyed={self._mac_key is not None!r})"
+        )
+
+    # -- stored forms ----------------------------------------------------------------
 
     def _code(self, value: object) -> str:
         """The normalised code; a malformed value is refused here, before any query."""
@@ -307,8 +375,64 @@ class PasswordTokenWrapper(_TokenStore):
             raise LuciaTokenError("INVALID_TOKEN", "malformed code")
         return code
 
+    def _mac(self, mac_key: HmacKey, user_id: str, handle: str, code: str, digest: str | None) -> str:
+        return mac_key.hexdigest("lucia-code", self.name, user_id, handle, code, digest or "")
+
+    @staticmethod
+    def _code_key_id(user_id: str) -> str:
+        """The one code key of a user and name when there is no secret: derivable without the code."""
+        return sha256_hex(user_id)
+
+    @staticmethod
+    def _password(code: str, digest: str | None) -> str:
+        return code if digest is None else f"{code}:{digest}"
+
+    def _token_id(self, key: Key) -> str | None:
+        keyed = _KEYED_CODE.fullmatch(key.provider_user_id)
+        if keyed is not None and not key.password_defined:
+            return keyed["handle"]
+        if key.password_defined and key.provider_user_id == self._code_key_id(key.user_id):
+            # One key id per user and name: a handle of the key and its expiry tells one
+            # issued code from the next without anything of the code in it.
+            assert key.expires_at is not None  # single-use keys only (filtered by the callers)
+            return sha256_hex(self._provider_id, key.provider_user_id, key.expires_at.isoformat())[:32]
+        return None  # a code stored by an earlier version (unkeyed SHA-256), or not ours
+
+    async def _find_keyed(self, mac_key: HmacKey, user_id: str, code: str, digest: str | None) -> str | None:
+        """The provider user id of the user's keyed code equal to ``code``, or ``None``."""
+        found: str | None = None
+        for key in await self._keys(user_id):
+            keyed = _KEYED_CODE.fullmatch(key.provider_user_id)
+            if keyed is None or key.password_defined:
+                continue
+            expected = self._mac(mac_key, user_id, keyed["handle"], code, digest)
+            if hmac.compare_digest(expected, keyed["mac"]):
+                found = key.provider_user_id
+        return found
+
+    async def _check(self, user_id: str, code: str, digest: str | None) -> Key:
+        """Verify and consume the user's code, or raise ``LuciaTokenError``."""
+        mac_key = self._mac_key
+        if mac_key is None:
+            # Throttled per key by the core (issue #14): the key id is one per user and name.
+            return await self._consume(self._code_key_id(user_id), self._password(code, digest))
+
+        async def check_keyed() -> Key:
+            found = await self._find_keyed(mac_key, user_id, code, digest)
+            if found is None:
+                raise LuciaTokenError("INVALID_TOKEN")
+            return await self._consume(found)
+
+        async def live() -> bool:
+            keys = await self._keys(user_id)
+            return any(_KEYED_CODE.fullmatch(k.provider_user_id) and not k.is_expired for k in keys)
+
+        return await guarded_check(self.auth, scope=self._provider_id, user_id=user_id, check=check_keyed, live=live)
+
+    # -- attempt slots ---------------------------------------------------------------
+
     def _attempt_ids(self, user_id: str) -> list[str]:
-        user_hash = _sha256(user_id)
+        user_hash = sha256_hex(user_id)
         return [f"{user_hash}.{n}" for n in range(1, MAX_ATTEMPTS + 1)]
 
     async def _claim_attempt(self, user_id: str) -> int | None:
@@ -331,61 +455,106 @@ class PasswordTokenWrapper(_TokenStore):
             return number
         return None
 
-    async def _free_attempts(self, user_id: str) -> None:
-        for attempt_id in self._attempt_ids(user_id):
-            await self.auth.delete_key(self._attempt_provider_id, attempt_id)
+    async def _free_attempts(self, user_id: str, *numbers: int) -> None:
+        """Free the given attempt slots (1-based), or every slot."""
+        for number, attempt_id in enumerate(self._attempt_ids(user_id), start=1):
+            if not numbers or number in numbers:
+                await self.auth.delete_key(self._attempt_provider_id, attempt_id)
 
-    async def issue(self, user_id: str) -> Token:
+    # -- public API ------------------------------------------------------------------
+
+    async def issue(self, user_id: str, *, bind: str | None = None) -> Token:
         """Create a code for a user; ``Token.value`` is what the user is sent.
 
-        With ``supersede`` (the default) the user's older codes of this name stop
-        working. Issuing frees the attempt slots: each new code gets
-        :data:`MAX_ATTEMPTS` guesses, so rate-limit how often a user may ask for one.
+        With ``supersede`` (the default, and always without a secret) the user's older
+        codes of this name stop working. Issuing frees the attempt slots: each new code
+        gets :data:`MAX_ATTEMPTS` guesses, so rate-limit how often a user may ask for one.
+
+        Args:
+            user_id: The user.
+            bind: A value the code is bound to (the address it is sent to, SECURITY H14);
+                :meth:`validate` must be given the same value.
 
         Raises:
             LuciaError: ``AUTH_INVALID_USER_ID`` for an unknown user, ``AUTH_INVALID_INPUT``
-                for a malformed user id.
+                for a malformed user id or ``bind``.
         """
-        check_id(user_id, "user_id")
-        code = _random_string(self._alphabet, self.length)
-        token = await self._issue(user_id, _sha256(user_id, code), code)
+        user_id = check_user_id(user_id)
+        digest = bind_digest(bind)
+        code = random_string(self._alphabet, self.length)
+        if self._mac_key is not None:
+            handle = secrets.token_hex(16)
+            key = await self._create(user_id, f"{handle}.{self._mac(self._mac_key, user_id, handle, code, digest)}")
+            if self.supersede:
+                await self._delete_user_tokens(user_id, keep=key.provider_user_id)
+        else:
+            key_id = self._code_key_id(user_id)
+            password = self._password(code, digest)
+            try:
+                key = await self._create(user_id, key_id, password=password)
+            except LuciaError as exc:
+                if exc.code != "AUTH_DUPLICATE_KEY_ID":
+                    raise
+                await self.auth.delete_key(self._provider_id, key_id)  # the user's previous code
+                key = await self._create(user_id, key_id, password=password)
+            await self._delete_user_tokens(user_id, keep=key_id)  # keyed or earlier-version codes of this name
         await self._free_attempts(user_id)
-        return token
+        logger.debug("issued a %s code for user %s", self.name, user_id)
+        return self._token(key, value=code)
 
-    async def validate(self, value: str, user_id: str) -> Token:
+    async def validate(self, value: str, user_id: str, *, bind: str | None = None) -> Token:
         """Consume a user's code and return it.
+
+        Args:
+            value: What the user typed.
+            user_id: Whose code it is.
+            bind: The value the code was bound to when issued, as it is now.
 
         Raises:
             LuciaTokenError: ``INVALID_TOKEN`` (malformed, wrong, already used,
-                superseded, of another name or user, or too many failed attempts),
-                ``EXPIRED_TOKEN``.
-            LuciaError: ``AUTH_INVALID_INPUT`` for a malformed user id.
+                superseded, of another name, user or bound value, or too many failed
+                attempts), ``EXPIRED_TOKEN``.
+            LuciaError: ``AUTH_INVALID_INPUT`` for a malformed user id or ``bind``;
+                ``AUTH_TOO_MANY_REQUESTS`` when the core throttles the user's guesses.
         """
         code = self._code(value)
-        check_id(user_id, "user_id")
+        user_id = check_user_id(user_id)
+        digest = bind_digest(bind)
         slot = await self._claim_attempt(user_id)
         if slot is None:
-            await self.invalidate_all_user_tokens(user_id)
             raise LuciaTokenError("INVALID_TOKEN", "too many failed attempts: ask for a new code")
         try:
-            token = await self._consume(_sha256(user_id, code))
+            key = await self._check(user_id, code, digest)
         except LuciaTokenError:
             if slot == MAX_ATTEMPTS:
                 await self.invalidate_all_user_tokens(user_id)
                 logger.info("too many failed %s codes for user %s: its codes are invalidated", self.name, user_id)
             raise
+        except LuciaError as exc:
+            if exc.code == "AUTH_TOO_MANY_REQUESTS":
+                await self._free_attempts(user_id, slot)  # a throttled attempt checked nothing
+            raise
         await self._free_attempts(user_id)
-        return token
+        logger.debug("validated a %s code of user %s", self.name, user_id)
+        return self._token(key)
 
-    async def invalidate(self, value: str, user_id: str) -> None:
-        """Delete a user's code; succeeds if it does not exist.
+    async def invalidate(self, value: str, user_id: str, *, bind: str | None = None) -> None:
+        """Delete a user's code (give the ``bind`` it was issued with); succeeds if it does not exist.
 
         Raises:
             LuciaTokenError: ``INVALID_TOKEN`` for a malformed value (no query is made).
-            LuciaError: ``AUTH_INVALID_INPUT`` for a malformed user id.
+            LuciaError: ``AUTH_INVALID_INPUT`` for a malformed user id or ``bind``.
         """
         code = self._code(value)
-        await self.auth.delete_key(self._provider_id, _sha256(check_id(user_id, "user_id"), code))
+        user_id = check_user_id(user_id)
+        digest = bind_digest(bind)
+        if self._mac_key is None:
+            with contextlib.suppress(LuciaTokenError):  # consuming is deleting; another code leaves it alone
+                await self._consume(self._code_key_id(user_id), self._password(code, digest))
+            return
+        found = await self._find_keyed(self._mac_key, user_id, code, digest)
+        if found is not None:
+            await self.auth.delete_key(self._provider_id, found)
 
 
 def id_token(
@@ -403,8 +572,8 @@ def id_token(
         supersede: Issuing a token invalidates the user's older ones of this name.
 
     Returns:
-        The wrapper with ``issue``, ``validate``, ``invalidate``, ``get_all_user_tokens``
-        and ``invalidate_all_user_tokens``.
+        The wrapper with ``issue(user_id, *, bind=None)``, ``validate(value, *, bind=None)``,
+        ``invalidate``, ``get_all_user_tokens`` and ``invalidate_all_user_tokens``.
 
     Raises:
         ValueError: For a bad name, lifetime or length.
@@ -420,6 +589,7 @@ def password_token(
     length: int = 8,
     digits_only: bool = True,
     supersede: bool = True,
+    secret: str | bytes | None = None,
 ) -> PasswordTokenWrapper:
     """Short one-time codes a person types, validated with the user id and attempt-limited.
 
@@ -431,12 +601,22 @@ def password_token(
         digits_only: Digits (default), or else 32 unambiguous upper-case letters and
             digits (validation accepts lower case).
         supersede: Issuing a code invalidates the user's older ones of this name.
+            ``False`` (several live codes, e.g. recovery codes) needs a ``secret``.
+        secret: The application's secret (``str`` or ``bytes``, at least 32 bytes, e.g.
+            ``secrets.token_hex(32)`` from your configuration, never from the database).
+            With it a code is stored as an HMAC keyed with it: fast to check, useless
+            without the secret. Without it a code is hashed by the ``Lucia`` object's
+            password hasher and checked by ``auth.use_key`` (one live code per user and
+            name). Changing the secret invalidates the live codes.
 
     Returns:
         The wrapper with ``issue``, ``validate(value, user_id)``, ``invalidate(value,
         user_id)``, ``get_all_user_tokens`` and ``invalidate_all_user_tokens``.
 
     Raises:
-        ValueError: For a bad name, lifetime or length.
+        ValueError: For a bad name, lifetime, length or secret, or ``supersede=False``
+            without a secret. The message never shows the secret.
     """
-    return PasswordTokenWrapper(auth, name, expires_in, length=length, digits_only=digits_only, supersede=supersede)
+    return PasswordTokenWrapper(
+        auth, name, expires_in, length=length, digits_only=digits_only, supersede=supersede, secret=secret
+    )

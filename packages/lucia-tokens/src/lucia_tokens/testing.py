@@ -20,8 +20,12 @@ Needs pytest and the ``anyio`` pytest plugin (installed with anyio); runs on asy
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import inspect
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -30,10 +34,18 @@ import anyio
 import pytest
 
 from lucia import Lucia, LuciaError
+from lucia.passwords import Argon2idHasher
 from lucia.testing import FakeClock, fast_password_hasher
 from lucia_tokens._errors import LuciaTokenError
 from lucia_tokens._tokens import MAX_ATTEMPTS, id_token, password_token
-from lucia_tokens.totp import TOTPVerifier, generate_secret, generate_totp
+from lucia_tokens.totp import (
+    TOTPVerifier,
+    generate_secret,
+    generate_totp,
+    parse_provisioning_uri,
+    provisioning_uri,
+    verify_totp,
+)
 
 __all__ = [
     "CountingAdapter",
@@ -49,9 +61,20 @@ BAD_VALUES: tuple[Any, ...] = (
     "١٢٣٤٥٦٧٨",  # Arabic-Indic digits: isdigit() is True, but they are not ASCII
     "0" * 7 + "\x00",
     "\u0430" * 8,
+    "\ud800" * 8,  # lone surrogates: not even encodable
+    "\ud800",
     None,
     12345678,
+    b"12345678",
 )
+#: User ids refused with AUTH_INVALID_INPUT before any query.
+BAD_IDS: tuple[Any, ...] = (None, 42, b"user", "", "u" * 256, "\ud800", "user\x00id")
+#: ``bind`` values refused with AUTH_INVALID_INPUT before any query.
+BAD_BINDS: tuple[Any, ...] = (42, b"ada@example.com", "", "a" * 1025, "ada\ud800@example.com", "ada\x00@example.com")
+#: TOTP secrets refused with AUTH_INVALID_INPUT before any query.
+BAD_TOTP_SECRETS: tuple[Any, ...] = (None, 42, "", "JBSW", "\ud800" * 32, "JBSWY3DP\x00EHPK3PXP", "A" * 5000)
+#: The application secret the keyed-code tests configure.
+CODE_SECRET = "an application secret of at least 32 bytes, from its configuration"
 
 
 async def gather_outcomes(count: int, call: Callable[[], Awaitable[Any]]) -> list[Any]:
@@ -79,7 +102,7 @@ class CountingAdapter:
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self.inner, name)
-        if name.startswith("_") or not callable(attribute):
+        if name.startswith("_") or not inspect.iscoroutinefunction(attribute):
             return attribute
 
         async def counted(*args: Any, **kwargs: Any) -> Any:
@@ -98,6 +121,29 @@ def _appears(secret: str, text: str) -> bool:
     if secret.isdigit():
         return re.search(rf"(?<![0-9A-Za-z]){re.escape(secret)}(?![0-9A-Za-z])", text) is not None
     return secret in text
+
+
+def _another_code(code: str) -> str:
+    """A well-formed digit code other than ``code``."""
+    return str((int(code) + 1) % 10 ** len(code)).zfill(len(code))
+
+
+def _hex_strings(text: str) -> list[str]:
+    """Every run of 32 or more hex digits in ``text``: the hashes an attacker would match against."""
+    return re.findall(r"[0-9a-f]{32,}", text)
+
+
+def _unkeyed_digests(user_id: str, code: str, *extra: str) -> set[str]:
+    """What an attacker without the secret computes per candidate code: fast hashes of every obvious layout."""
+    layouts = [code, user_id + code, code + user_id, f"{user_id}\x00{code}", f"{code}\x00{user_id}"]
+    if extra:
+        layouts.append("\x00".join((*extra, code)))
+    digests: set[str] = set()
+    for layout in layouts:
+        for algorithm in (hashlib.sha256, hashlib.sha512, hashlib.sha3_256, hashlib.blake2b):
+            digest = algorithm(layout.encode()).hexdigest()
+            digests |= {digest, digest[:64], digest[:32]}
+    return digests
 
 
 class TokenTests:
@@ -126,14 +172,24 @@ class TokenTests:
         return CountingAdapter(adapter)
 
     @pytest.fixture
-    def auth(self, counting: CountingAdapter, clock: FakeClock) -> Lucia:
+    def hasher(self) -> Argon2idHasher:
+        """The password hasher of ``auth``: Argon2id with tiny parameters."""
+        return fast_password_hasher()
+
+    @pytest.fixture
+    def auth(self, counting: CountingAdapter, clock: FakeClock, hasher: Argon2idHasher) -> Lucia:
         """A ``Lucia`` on the counted adapter and the fake clock."""
-        return Lucia(adapter=counting, clock=clock, password_hasher=fast_password_hasher())
+        return Lucia(adapter=counting, clock=clock, password_hasher=hasher)
 
     @pytest.fixture
     async def user_id(self, auth: Lucia) -> str:
         """The id of a fresh user."""
         return (await auth.create_user(primary_key=None, attributes={"username": "ada"})).user_id
+
+    @pytest.fixture(params=["keyed", "hashed"])
+    def code_secret(self, request: pytest.FixtureRequest) -> str | None:
+        """Typed codes are tested stored both ways: keyed with a secret (HMAC), and without (password hash)."""
+        return CODE_SECRET if request.param == "keyed" else None
 
     async def _other_user(self, auth: Lucia) -> str:
         return (await auth.create_user(primary_key=None, attributes={"username": "bob"})).user_id
@@ -141,11 +197,11 @@ class TokenTests:
     # -- link tokens -----------------------------------------------------------------
 
     async def test_link_token_round_trip(self, auth: Lucia, user_id: str) -> None:
-        """An issued link token validates to its user and hides its value when printed."""
+        """An issued link token validates to its user and prints neither its value nor its stored id."""
         tokens = id_token(auth, "email_verification", timedelta(hours=24))
         token = await tokens.issue(user_id)
         assert token.value is not None and len(token.value) == 43
-        assert token.value not in repr(token)
+        assert token.value not in repr(token) and token.token_id not in repr(token)
         validated = await tokens.validate(token.value)
         assert validated.user_id == user_id
         assert validated.name == "email_verification"
@@ -224,14 +280,14 @@ class TokenTests:
         assert (await reset.validate(ada_token.value)).user_id == user_id
 
     async def test_t2_raw_storage_never_holds_a_token_or_code(
-        self, auth: Lucia, user_id: str, raw_dump: Callable[[], Awaitable[str]]
+        self, auth: Lucia, user_id: str, code_secret: str | None, raw_dump: Callable[[], Awaitable[str]]
     ) -> None:
         """Every stored row, read raw, contains neither a link token nor a code, only their hashes."""
         link = await id_token(auth, "email_verification", timedelta(hours=24)).issue(user_id)
-        code = await password_token(auth, "sign_in_code", timedelta(minutes=10)).issue(user_id)
+        code = await password_token(auth, "sign_in_code", timedelta(minutes=10), secret=code_secret).issue(user_id)
         assert link.value is not None and code.value is not None
         dump = await raw_dump()
-        assert link.token_id in dump and code.token_id in dump
+        assert link.token_id in dump
         assert not _appears(link.value, dump)
         assert not _appears(code.value, dump)
 
@@ -264,13 +320,13 @@ class TokenTests:
         assert await tokens.get_all_user_tokens(user_id) == []
         assert await auth.get_all_user_keys(user_id) == []
 
-    async def test_issue_for_unknown_user_fails(self, auth: Lucia) -> None:
+    async def test_issue_for_unknown_user_fails(self, auth: Lucia, code_secret: str | None) -> None:
         """Issuing a token or code for an unknown user raises AUTH_INVALID_USER_ID."""
         with pytest.raises(LuciaError) as link:
             await id_token(auth, "email_verification", timedelta(hours=1)).issue("nobody")
         assert link.value.code == "AUTH_INVALID_USER_ID"
         with pytest.raises(LuciaError) as code:
-            await password_token(auth, "sign_in_code", timedelta(minutes=5)).issue("nobody")
+            await password_token(auth, "sign_in_code", timedelta(minutes=5), secret=code_secret).issue("nobody")
         assert code.value.code == "AUTH_INVALID_USER_ID"
 
     async def test_deleting_the_user_deletes_its_tokens(self, auth: Lucia, user_id: str) -> None:
@@ -282,28 +338,98 @@ class TokenTests:
         with pytest.raises(LuciaTokenError):
             await tokens.validate(token.value)
 
+    # -- H14: tokens bound to the address they were sent to --------------------------
+
+    async def test_h14_link_token_bound_to_an_address_fails_once_the_address_changed(
+        self, auth: Lucia, user_id: str
+    ) -> None:
+        """A verification link bound to the address it was mailed to is refused for the user's new address."""
+        verification = id_token(auth, "email_verification", timedelta(hours=24))
+        token = await verification.issue(user_id, bind="ada@example.com")
+        assert token.value is not None
+        for current in ("mallory@example.net", "Ada@example.com"):
+            with pytest.raises(LuciaTokenError) as refused:
+                await verification.validate(token.value, bind=current)
+            assert refused.value.code == "INVALID_TOKEN"
+        with pytest.raises(LuciaTokenError):
+            await verification.validate(token.value)  # a bound token needs its bind
+        assert (await verification.validate(token.value, bind="ada@example.com")).user_id == user_id
+
+    async def test_h14_unbound_token_is_refused_with_a_bind(self, auth: Lucia, user_id: str) -> None:
+        """A token issued without a bind does not validate as one bound to an address."""
+        verification = id_token(auth, "email_verification", timedelta(hours=24))
+        token = await verification.issue(user_id)
+        assert token.value is not None
+        with pytest.raises(LuciaTokenError):
+            await verification.validate(token.value, bind="ada@example.com")
+        assert (await verification.validate(token.value)).user_id == user_id
+
+    async def test_h14_code_bound_to_an_address_fails_once_the_address_changed(
+        self, auth: Lucia, user_id: str, code_secret: str | None
+    ) -> None:
+        """A typed code bound to the address it was sent to is refused for another address, then accepted for it."""
+        codes = password_token(auth, "confirm_email", timedelta(minutes=10), secret=code_secret)
+        token = await codes.issue(user_id, bind="ada@example.com")
+        assert token.value is not None
+        with pytest.raises(LuciaTokenError):
+            await codes.validate(token.value, user_id, bind="mallory@example.net")
+        with pytest.raises(LuciaTokenError):
+            await codes.validate(token.value, user_id)
+        assert (await codes.validate(token.value, user_id, bind="ada@example.com")).user_id == user_id
+
     # -- typed codes -----------------------------------------------------------------
 
-    async def test_code_round_trip(self, auth: Lucia, user_id: str) -> None:
+    async def test_code_round_trip(self, auth: Lucia, user_id: str, code_secret: str | None) -> None:
         """An issued code is eight ASCII digits and validates once for its user."""
-        codes = password_token(auth, "sign_in_code", timedelta(minutes=10))
+        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), secret=code_secret)
         token = await codes.issue(user_id)
         assert token.value is not None and len(token.value) == 8 and token.value.isdigit()
-        assert (await codes.validate(token.value, user_id)).user_id == user_id
+        validated = await codes.validate(token.value, user_id)
+        assert validated.user_id == user_id and validated.token_id == token.token_id
         with pytest.raises(LuciaTokenError) as again:
             await codes.validate(token.value, user_id)
         assert again.value.code == "INVALID_TOKEN"
 
-    async def test_alphanumeric_code_accepts_lower_case(self, auth: Lucia, user_id: str) -> None:
+    async def test_alphanumeric_code_accepts_lower_case(
+        self, auth: Lucia, user_id: str, code_secret: str | None
+    ) -> None:
         """A letters-and-digits code validates when typed in lower case."""
-        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), length=10, digits_only=False)
+        codes = password_token(
+            auth, "sign_in_code", timedelta(minutes=10), length=10, digits_only=False, secret=code_secret
+        )
         token = await codes.issue(user_id)
         assert token.value is not None and len(token.value) == 10
         assert (await codes.validate(token.value.lower(), user_id)).user_id == user_id
 
-    async def test_t3_code_is_bound_to_its_user(self, auth: Lucia, user_id: str) -> None:
+    async def test_new_code_supersedes_the_older_one(self, auth: Lucia, user_id: str, code_secret: str | None) -> None:
+        """Issuing a code invalidates the user's previous code of that name; the listing shows the new one."""
+        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), secret=code_secret)
+        old = await codes.issue(user_id)
+        new = await codes.issue(user_id)
+        assert old.value is not None and new.value is not None
+        listed = await codes.get_all_user_tokens(user_id)
+        assert [(t.token_id, t.expires_at, t.value) for t in listed] == [(new.token_id, new.expires_at, None)]
+        if old.value != new.value:
+            with pytest.raises(LuciaTokenError):
+                await codes.validate(old.value, user_id)
+        assert (await codes.validate(new.value, user_id)).user_id == user_id
+
+    async def test_invalidate_a_code(self, auth: Lucia, user_id: str, code_secret: str | None) -> None:
+        """invalidate(value, user_id) deletes that code; another value leaves it alone."""
+        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), secret=code_secret)
+        token = await codes.issue(user_id)
+        assert token.value is not None
+        await codes.invalidate(_another_code(token.value), user_id)
+        assert len(await codes.get_all_user_tokens(user_id)) == 1
+        await codes.invalidate(token.value, user_id)
+        await codes.invalidate(token.value, user_id)  # idempotent
+        assert await codes.get_all_user_tokens(user_id) == []
+        with pytest.raises(LuciaTokenError):
+            await codes.validate(token.value, user_id)
+
+    async def test_t3_code_is_bound_to_its_user(self, auth: Lucia, user_id: str, code_secret: str | None) -> None:
         """A user's code is refused for another user."""
-        codes = password_token(auth, "sign_in_code", timedelta(minutes=10))
+        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), secret=code_secret)
         bob = await self._other_user(auth)
         token = await codes.issue(user_id)
         assert token.value is not None
@@ -311,9 +437,11 @@ class TokenTests:
             await codes.validate(token.value, bob)
         assert (await codes.validate(token.value, user_id)).user_id == user_id
 
-    async def test_t3_expired_code_is_refused(self, auth: Lucia, user_id: str, clock: FakeClock) -> None:
+    async def test_t3_expired_code_is_refused(
+        self, auth: Lucia, user_id: str, clock: FakeClock, code_secret: str | None
+    ) -> None:
         """A code past its lifetime fails with EXPIRED_TOKEN."""
-        codes = password_token(auth, "sign_in_code", timedelta(minutes=10))
+        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), secret=code_secret)
         token = await codes.issue(user_id)
         assert token.value is not None
         clock.advance(timedelta(minutes=10, seconds=1))
@@ -321,22 +449,26 @@ class TokenTests:
             await codes.validate(token.value, user_id)
         assert expired.value.code == "EXPIRED_TOKEN"
 
-    async def test_t3_codes_of_different_names_never_validate_as_each_other(self, auth: Lucia, user_id: str) -> None:
+    async def test_t3_codes_of_different_names_never_validate_as_each_other(
+        self, auth: Lucia, user_id: str, code_secret: str | None
+    ) -> None:
         """A sign-in code is refused by a wrapper of another name."""
-        sign_in = password_token(auth, "sign_in_code", timedelta(minutes=10))
-        confirm = password_token(auth, "confirm_email", timedelta(minutes=10))
+        sign_in = password_token(auth, "sign_in_code", timedelta(minutes=10), secret=code_secret)
+        confirm = password_token(auth, "confirm_email", timedelta(minutes=10), secret=code_secret)
         token = await sign_in.issue(user_id)
         assert token.value is not None
         with pytest.raises(LuciaTokenError):
             await confirm.validate(token.value, user_id)
         assert (await sign_in.validate(token.value, user_id)).user_id == user_id
 
-    async def test_t3_five_failed_attempts_invalidate_the_codes(self, auth: Lucia, user_id: str) -> None:
+    async def test_t3_five_failed_attempts_invalidate_the_codes(
+        self, auth: Lucia, user_id: str, clock: FakeClock, code_secret: str | None
+    ) -> None:
         """After five wrong codes the right one is refused too, until a new code is issued."""
-        codes = password_token(auth, "sign_in_code", timedelta(minutes=10))
+        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), secret=code_secret)
         token = await codes.issue(user_id)
         assert token.value is not None
-        wrong = str((int(token.value) + 1) % 10**8).zfill(8)
+        wrong = _another_code(token.value)
         for _ in range(MAX_ATTEMPTS):
             with pytest.raises(LuciaTokenError):
                 await codes.validate(wrong, user_id)
@@ -346,11 +478,12 @@ class TokenTests:
         assert locked.value.code == "INVALID_TOKEN"
         fresh = await codes.issue(user_id)
         assert fresh.value is not None
+        clock.advance(timedelta(minutes=1))  # past any back-off a throttle of the core set after five failures
         assert (await codes.validate(fresh.value, user_id)).user_id == user_id
 
     async def test_t3_four_failed_attempts_then_the_right_code_succeeds(self, auth: Lucia, user_id: str) -> None:
-        """Fewer than five failures leave the code usable, and success resets the count."""
-        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), supersede=False)
+        """Fewer than five failures leave the codes usable, and success resets the count."""
+        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), supersede=False, secret=CODE_SECRET)
         first = await codes.issue(user_id)
         second = await codes.issue(user_id)
         assert first.value is not None and second.value is not None
@@ -365,27 +498,27 @@ class TokenTests:
         assert (await codes.validate(second.value, user_id)).user_id == user_id
 
     async def test_t3_concurrent_wrong_guesses_never_exceed_the_limit(
-        self, auth: Lucia, user_id: str, counting: CountingAdapter
+        self, auth: Lucia, user_id: str, code_secret: str | None
     ) -> None:
-        """Of 20 concurrent wrong guesses at most five look a code up; then the codes are gone."""
-        codes = password_token(auth, "sign_in_code", timedelta(minutes=10))
+        """Of 20 concurrent wrong guesses at most five are checked, the rest refused unchecked; then the codes go."""
+        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), secret=code_secret)
         token = await codes.issue(user_id)
         assert token.value is not None
-        guesses = [str(n).zfill(8) for n in range(20) if str(n).zfill(8) != token.value][:20]
-        counting.calls.clear()
+        guesses = [str(n).zfill(8) for n in range(21) if str(n).zfill(8) != token.value][:20]
         pending = iter(guesses)
         results = await gather_outcomes(len(guesses), lambda: codes.validate(next(pending), user_id))
         assert all(isinstance(r, LuciaTokenError) for r in results), results
-        lookups = [args for name, args in counting.calls if name in ("get_key", "use_single_use_key")]
-        code_lookups = [args for args in lookups if str(args[0]).startswith("lucia-code.")]
-        assert 1 <= len(code_lookups) <= MAX_ATTEMPTS, code_lookups
+        checked = [r for r in results if "too many failed attempts" not in str(r)]
+        assert 1 <= len(checked) <= MAX_ATTEMPTS, results
         assert await codes.get_all_user_tokens(user_id) == []
         with pytest.raises(LuciaTokenError):
             await codes.validate(token.value, user_id)
 
-    async def test_t1_code_validates_once_under_20_concurrent_validations(self, auth: Lucia, user_id: str) -> None:
-        """Of 20 concurrent validations of one code at most one succeeds, and exactly one when within the limit."""
-        codes = password_token(auth, "sign_in_code", timedelta(minutes=10))
+    async def test_t1_code_validates_once_under_20_concurrent_validations(
+        self, auth: Lucia, user_id: str, code_secret: str | None
+    ) -> None:
+        """Of 20 concurrent validations of one code exactly one succeeds."""
+        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), secret=code_secret)
         token = await codes.issue(user_id)
         assert token.value is not None
         value = token.value
@@ -394,18 +527,90 @@ class TokenTests:
         assert len(winners) == 1, results
         assert all(isinstance(r, LuciaTokenError) for r in results if r not in winners)
 
+    # -- H2: nothing public or stored lets a code be recovered offline -----------------
+
+    async def test_h2_keyed_code_is_stored_as_an_hmac_that_only_the_secret_recomputes(
+        self, auth: Lucia, user_id: str, raw_dump: Callable[[], Awaitable[str]]
+    ) -> None:
+        """With a secret the dump holds HMAC-SHA-256(secret, ...) of a code: no unkeyed hash of a candidate matches."""
+        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), secret=CODE_SECRET)
+        token = await codes.issue(user_id)
+        assert token.value is not None
+        dump = await raw_dump()
+        stored = re.findall(r"lucia-code\.sign_in_code:([0-9a-f]{32})\.([0-9a-f]{64})", dump)
+        assert len(set(stored)) == 1, dump
+        handle, mac = stored[0]
+        assert handle == token.token_id  # the listed handle is the random half, not the code's
+
+        def keyed(secret: bytes, code: str) -> str:
+            message = "\x00".join(("lucia-code", "sign_in_code", user_id, handle, code, ""))
+            return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+
+        assert keyed(CODE_SECRET.encode(), token.value) == mac
+        assert keyed(secrets.token_bytes(32), token.value) != mac
+        # An attacker with the dump but not the secret hashes candidates: no hash of any matches.
+        candidates = [token.value, *(str(n).zfill(8) for n in range(500))]
+        found = [c for c in candidates if _unkeyed_digests(user_id, c, handle) & set(_hex_strings(dump))]
+        assert found == []
+        # Another secret (a guessed one) does not validate the code.
+        guessed = password_token(auth, "sign_in_code", timedelta(minutes=10), secret=secrets.token_hex(32))
+        with pytest.raises(LuciaTokenError):
+            await guessed.validate(token.value, user_id)
+
+    async def test_h2_code_without_a_secret_is_stored_as_a_salted_slow_password_hash(
+        self, auth: Lucia, user_id: str, hasher: Argon2idHasher, raw_dump: Callable[[], Awaitable[str]]
+    ) -> None:
+        """Without a secret a code is an Argon2id PHC string under a key id derived from the user alone."""
+        codes = password_token(auth, "sign_in_code", timedelta(minutes=10))
+        token = await codes.issue(user_id)
+        assert token.value is not None
+        dump = await raw_dump()
+        user_key = hashlib.sha256(user_id.encode()).hexdigest()
+        assert f"lucia-code.sign_in_code:{user_key}" in dump  # derivable without the code
+        phc = re.findall(r"\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+", dump)
+        assert len(phc) == 1, dump
+        assert hasher.verify(phc[0], token.value)
+        assert not hasher.verify(phc[0], _another_code(token.value))
+        candidates = [token.value, *(str(n).zfill(8) for n in range(500))]
+        found = [c for c in candidates if _unkeyed_digests(user_id, c) & set(_hex_strings(dump))]
+        assert found == []
+        assert (await codes.validate(token.value, user_id)).user_id == user_id
+
+    async def test_h2_repr_and_listings_carry_nothing_derived_from_a_value(
+        self, auth: Lucia, user_id: str, code_secret: str | None, raw_dump: Callable[[], Awaitable[str]]
+    ) -> None:
+        """Printed tokens show no value, stored id or hash of a code, and listed tokens carry no hash of a code."""
+        links = id_token(auth, "email_verification", timedelta(hours=1))
+        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), secret=code_secret)
+        link = await links.issue(user_id)
+        code = await codes.issue(user_id)
+        assert link.value is not None and code.value is not None
+        dump = await raw_dump()
+        code_hashes = set(re.findall(r"lucia-code\.sign_in_code:[0-9a-f]{32}\.([0-9a-f]{64})", dump))
+        code_hashes |= set(re.findall(r"\$argon2id\$[^'\"\s,)]+", dump))
+        assert code_hashes, dump  # the stored form of the code, whichever way it is stored
+        code_hashes |= _unkeyed_digests(user_id, code.value)
+        listed = [*await links.get_all_user_tokens(user_id), *await codes.get_all_user_tokens(user_id)]
+        printed = " ".join(f"{t!r} {t!s}" for t in (link, code, *listed))
+        assert not _appears(link.value, printed) and not _appears(code.value, printed)
+        assert link.token_id not in printed  # a link token's stored id is not printed either
+        assert [h for h in code_hashes if h in printed] == []
+        listed_fields = " ".join(f"{t.name} {t.user_id} {t.token_id} {t.expires_at} {t.value}" for t in listed)
+        assert [h for h in code_hashes if h in listed_fields] == []
+        assert not _appears(code.value, listed_fields)
+
     # -- input bounds ----------------------------------------------------------------
 
     async def test_d3_bad_values_are_refused_without_a_query(
-        self, auth: Lucia, user_id: str, counting: CountingAdapter, clock: FakeClock
+        self, auth: Lucia, user_id: str, counting: CountingAdapter, code_secret: str | None
     ) -> None:
-        """Empty, oversized, non-ASCII or non-string values raise INVALID_TOKEN and reach no database."""
+        """Empty, oversized, non-ASCII, lone-surrogate, NUL or non-string values raise INVALID_TOKEN, no query."""
         links = id_token(auth, "email_verification", timedelta(hours=1))
-        codes = password_token(auth, "sign_in_code", timedelta(minutes=10))
+        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), secret=code_secret)
         totp = TOTPVerifier(auth)
         secret = generate_secret()
         counting.calls.clear()
-        for value in (*BAD_VALUES, "a" * 42, "a" * 44, "a" * 42 + "=", "a" * 42 + "+"):
+        for value in (*BAD_VALUES, "a" * 42, "a" * 44, "a" * 42 + "=", "a" * 42 + "+", "\ud800" * 43):
             with pytest.raises(LuciaTokenError) as link:
                 await links.validate(value)
             assert link.value.code == "INVALID_TOKEN"
@@ -415,9 +620,46 @@ class TokenTests:
             with pytest.raises(LuciaTokenError) as code:
                 await codes.validate(value, user_id)
             assert code.value.code == "INVALID_TOKEN"
-        for value in (*BAD_VALUES, "12345", "1234567", "12345a", generate_totp(secret, at=clock() + 3600)):
+            with pytest.raises(LuciaTokenError):
+                await codes.invalidate(value, user_id)
+        for value in (*BAD_VALUES, "12345", "1234567", "12345a", "12345\x00"):
             with pytest.raises(LuciaTokenError):
                 await totp.verify(user_id, secret, value)
+        assert counting.calls == []
+
+    async def test_d3_bad_user_ids_binds_and_secrets_are_refused_without_a_query(
+        self, auth: Lucia, user_id: str, counting: CountingAdapter, code_secret: str | None
+    ) -> None:
+        """Malformed user ids, bind values and TOTP secrets raise AUTH_INVALID_INPUT before any query."""
+        links = id_token(auth, "email_verification", timedelta(hours=1))
+        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), secret=code_secret)
+        totp = TOTPVerifier(auth)
+        secret = generate_secret()
+        link_value, code_value = "a" * 43, "12345678"
+        calls: list[Callable[[Any], Awaitable[Any]]] = [
+            lambda bad: links.issue(bad),
+            lambda bad: codes.issue(bad),
+            lambda bad: codes.validate(code_value, bad),
+            lambda bad: codes.invalidate(code_value, bad),
+            lambda bad: links.get_all_user_tokens(bad),
+            lambda bad: codes.invalidate_all_user_tokens(bad),
+            lambda bad: totp.verify(bad, secret, "123456"),
+        ]
+        bind_calls: list[Callable[[Any], Awaitable[Any]]] = [
+            lambda bad: links.issue(user_id, bind=bad),
+            lambda bad: links.validate(link_value, bind=bad),
+            lambda bad: links.invalidate(link_value, bind=bad),
+            lambda bad: codes.issue(user_id, bind=bad),
+            lambda bad: codes.validate(code_value, user_id, bind=bad),
+        ]
+        counting.calls.clear()
+        cases = [(call, bad) for call in calls for bad in BAD_IDS]
+        cases += [(call, bad) for call in bind_calls for bad in BAD_BINDS]
+        cases += [(lambda bad: totp.verify(user_id, bad, "123456"), bad) for bad in BAD_TOTP_SECRETS]
+        for call, bad in cases:
+            with pytest.raises(LuciaError) as refused:
+                await call(bad)
+            assert refused.value.code == "AUTH_INVALID_INPUT", (bad, refused.value)
         assert counting.calls == []
 
     # -- TOTP ------------------------------------------------------------------------
@@ -437,6 +679,60 @@ class TokenTests:
         clock.advance(30)
         next_code = generate_totp(secret, at=clock())
         await TOTPVerifier(second_instance).verify(user_id, secret, next_code)
+
+    async def test_h3_totp_code_of_an_earlier_step_is_refused_after_a_later_one(
+        self, auth: Lucia, user_id: str, clock: FakeClock
+    ) -> None:
+        """After the code of step t is accepted, the still-in-window code of step t-1 is refused (RFC 6238 5.2)."""
+        secret = generate_secret()
+        verifier = TOTPVerifier(auth)
+        now = clock()
+        current, previous = generate_totp(secret, at=now), generate_totp(secret, at=now - 30)
+        assert verify_totp(secret, previous, at=now) is not None  # inside the drift window
+        await verifier.verify(user_id, secret, current)
+        with pytest.raises(LuciaTokenError) as refused:
+            await verifier.verify(user_id, secret, previous)
+        assert refused.value.code == "INVALID_TOKEN"
+        later = generate_totp(secret, at=now + 30)  # the next step is still accepted
+        await verifier.verify(user_id, secret, later)
+        with pytest.raises(LuciaTokenError):
+            await verifier.verify(user_id, secret, current)
+
+    async def test_h3_parallel_submissions_of_one_totp_code_have_one_winner(
+        self, auth: Lucia, user_id: str, clock: FakeClock
+    ) -> None:
+        """Of 20 concurrent submissions of one TOTP code exactly one is accepted."""
+        auth.throttle = None  # replay, not brute force, is what this race is about (B3 is tested apart)
+        secret = generate_secret()
+        verifier = TOTPVerifier(auth)
+        code = generate_totp(secret, at=clock())
+        results = await gather_outcomes(20, lambda: verifier.verify(user_id, secret, code))
+        winners = [r for r in results if not isinstance(r, Exception)]
+        assert len(winners) == 1, results
+        assert all(isinstance(r, LuciaTokenError) for r in results if r not in winners), results
+
+    async def test_h3_parallel_codes_of_two_steps_never_accept_the_earlier_after_the_later(
+        self, auth: Lucia, user_id: str, clock: FakeClock
+    ) -> None:
+        """Racing codes of steps t and t-1: t is accepted once, t-1 at most once, and neither again afterwards."""
+        auth.throttle = None  # replay, not brute force, is what this race is about (B3 is tested apart)
+        secret = generate_secret()
+        verifier = TOTPVerifier(auth)
+        current, previous = generate_totp(secret, at=clock()), generate_totp(secret, at=clock() - 30)
+        submitted = iter([current, previous] * 10)
+
+        async def submit() -> str:
+            code = next(submitted)
+            await verifier.verify(user_id, secret, code)
+            return code
+
+        results = await gather_outcomes(20, submit)
+        accepted = [r for r in results if isinstance(r, str)]
+        assert accepted.count(current) == 1 and accepted.count(previous) <= 1, results
+        assert all(isinstance(r, LuciaTokenError) for r in results if not isinstance(r, str)), results
+        for code in (current, previous):
+            with pytest.raises(LuciaTokenError):
+                await verifier.verify(user_id, secret, code)
 
     async def test_t4_totp_replay_records_are_per_user(self, auth: Lucia, user_id: str, clock: FakeClock) -> None:
         """Two users with the same secret each get their code accepted once."""
@@ -458,45 +754,67 @@ class TokenTests:
     # -- logs ------------------------------------------------------------------------
 
     async def test_p5_no_token_code_or_secret_reaches_the_logs(
-        self, auth: Lucia, user_id: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+        self,
+        auth: Lucia,
+        user_id: str,
+        clock: FakeClock,
+        code_secret: str | None,
+        raw_dump: Callable[[], Awaitable[str]],
+        caplog: pytest.LogCaptureFixture,
     ) -> None:
-        """A full flow logged at DEBUG by every logger, and its errors, never show a token, code or TOTP secret."""
+        """A full flow at DEBUG, its errors, and every public object of it logged with %r and %s show no secret."""
         caplog.set_level(logging.DEBUG)
-        secrets_used: list[str] = []
+        log = logging.getLogger("lucia_tokens")
+        secrets_used: list[str] = [] if code_secret is None else [code_secret]
         links = id_token(auth, "password_reset", timedelta(hours=1))
-        codes = password_token(auth, "sign_in_code", timedelta(minutes=10))
-        link = await links.issue(user_id)
+        codes = password_token(auth, "sign_in_code", timedelta(minutes=10), secret=code_secret)
+        link = await links.issue(user_id, bind="ada@example.com")
         code = await codes.issue(user_id)
         assert link.value is not None and code.value is not None
         secrets_used += [link.value, code.value]
-        logging.getLogger("lucia_tokens").debug("issued %r and %r", link, code)
-        await links.validate(link.value)
-        errors: list[str] = []
+        # Stored ids are not secrets (drivers may log them at DEBUG), but Lucia's own lines never show them.
+        stored_ids = [
+            link.token_id,
+            *re.findall(r"lucia-code\.sign_in_code:[0-9a-f]{32}\.([0-9a-f]{64})", await raw_dump()),
+        ]
+        listed = [*await links.get_all_user_tokens(user_id), *await codes.get_all_user_tokens(user_id)]
+        await links.validate(link.value, bind="ada@example.com")
+        errors: list[BaseException] = []
         with pytest.raises(LuciaTokenError) as used:
-            await links.validate(link.value)
-        errors.append(f"{used.value!s} {used.value!r}")
-        wrong = str((int(code.value) + 1) % 10**8).zfill(8)
+            await links.validate(link.value, bind="ada@example.com")
+        errors.append(used.value)
+        wrong = _another_code(code.value)
         secrets_used.append(wrong)
         for _ in range(MAX_ATTEMPTS):
             with pytest.raises(LuciaTokenError) as refused:
                 await codes.validate(wrong, user_id)
-            errors.append(f"{refused.value!s} {refused.value!r}")
+            errors.append(refused.value)
         code = await codes.issue(user_id)
         assert code.value is not None
         secrets_used.append(code.value)
-        await codes.validate(code.value, user_id)
+        clock.advance(timedelta(minutes=1))  # past any back-off a throttle of the core set after five failures
+        validated = await codes.validate(code.value, user_id)
         secret = generate_secret()
         totp_code = generate_totp(secret, at=clock())
         secrets_used += [secret, totp_code]
-        await TOTPVerifier(auth).verify(user_id, secret, totp_code)
+        verifier = TOTPVerifier(auth)
+        await verifier.verify(user_id, secret, totp_code)
         with pytest.raises(LuciaTokenError) as replay:
-            await TOTPVerifier(auth).verify(user_id, secret, totp_code)
-        logging.getLogger("lucia_tokens").debug("refused: %s", replay.value)
-        errors.append(f"{replay.value!s} {replay.value!r}")
+            await verifier.verify(user_id, secret, totp_code)
+        errors.append(replay.value)
+        uri = provisioning_uri(secret, account_name="ada@example.com", issuer="Example")
+        shown: list[object] = [link, code, validated, *listed, links, codes, verifier, parse_provisioning_uri(uri)]
+        for obj in [*shown, *errors]:
+            log.debug("object %r / %s", obj, obj)
+        log.debug("refused", exc_info=replay.value)
         assert caplog.records, "the flow should log something at DEBUG"
-        text = "\n".join(
-            f"{record.name} {record.getMessage()} {record.exc_text or ''} {record.args!r}" for record in caplog.records
-        )
-        text += "\n".join(errors)  # error messages are shown to people and logged too
-        leaked = [s for s in secrets_used if _appears(s, text)]
-        assert leaked == []
+        lines = [
+            (record.name, f"{record.name} {record.getMessage()} {record.exc_text or ''} {record.args!r}")
+            for record in caplog.records
+        ]
+        text = "\n".join(line for _, line in lines)
+        text += "\n".join(f"{error!s} {error!r}" for error in errors)  # shown to people and logged too
+        ours = "\n".join(line for name, line in lines if name.split(".")[0] in ("lucia", "lucia_tokens"))
+        leaked = [f"secret {i}" for i, s in enumerate(secrets_used) if _appears(s, text)]
+        leaked += [f"stored id {i}" for i, s in enumerate(stored_ids) if s in ours]
+        assert leaked == [], leaked  # indexes only: a failing run must not print the secrets either

@@ -1,7 +1,8 @@
 """TOTP (RFC 6238) for two-factor sign-in: secrets, provisioning URIs, verification.
 
 The pure functions do no I/O; :class:`TOTPVerifier` adds replay refusal through the
-``Lucia`` object's adapter, so a code accepted once is refused again in every process::
+``Lucia`` object's adapter (RFC 6238 section 5.2): once a code is accepted, neither it nor
+the code of any earlier time step is accepted again for that user, in every process::
 
     from lucia_tokens.totp import TOTPVerifier, generate_secret, provisioning_uri
 
@@ -22,14 +23,18 @@ import re
 import secrets
 import struct
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal, get_args
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from lucia import Lucia, LuciaError
-from lucia.validation import check_id
+from lucia import Key, Lucia, LuciaError
+from lucia.redaction import SECRET, redacted
+from lucia_tokens._crypto import sha256_hex
 from lucia_tokens._errors import LuciaTokenError
+from lucia_tokens._inputs import check_user_id
+from lucia_tokens._throttle import guarded_check
 
 __all__ = [
     "Algorithm",
@@ -49,6 +54,7 @@ _ALGORITHMS: frozenset[str] = frozenset(get_args(Algorithm))
 _DIGESTS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
 _MAX_SECRET_LENGTH = 1024  # base32 characters (640 bytes), far above any real secret
 _MAX_URI_LENGTH = 4096
+_MAX_LABEL_LENGTH = 255  # account name and issuer, in characters
 _BASE32 = re.compile(r"[A-Z2-7]+=*")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -176,6 +182,7 @@ def verify_totp(
     return matched
 
 
+@redacted
 @dataclass(frozen=True, slots=True)
 class TOTPParameters:
     """What a provisioning URI carries. The secret prints as ``'**********'``.
@@ -189,18 +196,23 @@ class TOTPParameters:
         period: The time step in seconds.
     """
 
-    secret: str
+    secret: str = field(metadata=SECRET)
     account_name: str
     issuer: str | None = None
     digits: int = 6
     algorithm: Algorithm = "SHA1"
     period: int = 30
 
-    def __repr__(self) -> str:
-        return (
-            f"TOTPParameters(secret='**********', account_name={self.account_name!r}, issuer={self.issuer!r}, "
-            f"digits={self.digits!r}, algorithm={self.algorithm!r}, period={self.period!r})"
-        )
+
+def _check_label(value: object, what: str) -> str:
+    """An account name or issuer: non-empty text without ``:`` or NUL, valid Unicode, bounded."""
+    if not isinstance(value, str) or not value or len(value) > _MAX_LABEL_LENGTH or ":" in value or "\x00" in value:
+        raise ValueError(f"{what} must be 1 to {_MAX_LABEL_LENGTH} characters without ':' or NUL")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} must be valid Unicode text") from None
+    return value
 
 
 def provisioning_uri(
@@ -228,14 +240,10 @@ def provisioning_uri(
     _check_options(digits, algorithm, period)
     cleaned = _normalise_secret(secret)
     _secret_bytes(cleaned)
-    if not isinstance(account_name, str) or not account_name or ":" in account_name:
-        raise ValueError("account_name must be a non-empty string without ':'")
-    label = quote(account_name, safe="")
+    label = quote(_check_label(account_name, "account_name"), safe="")
     query: dict[str, str] = {"secret": cleaned}
     if issuer is not None:
-        if not isinstance(issuer, str) or not issuer or ":" in issuer:
-            raise ValueError("issuer must be a non-empty string without ':'")
-        label = f"{quote(issuer, safe='')}:{label}"
+        label = f"{quote(_check_label(issuer, 'issuer'), safe='')}:{label}"
         query["issuer"] = issuer
     query.update(algorithm=algorithm, digits=str(digits), period=str(period))
     return f"otpauth://totp/{label}?{urlencode(query, quote_via=quote)}"
@@ -298,17 +306,30 @@ def parse_provisioning_uri(uri: str) -> TOTPParameters:
 class TOTPVerifier:
     """TOTP verification with replay refusal stored through a ``Lucia`` object's adapter.
 
-    A code accepted once is refused for the rest of its window, in every process that
-    shares the database: the accepted step is recorded as a single-use key
-    ``lucia-totp.<name>:<SHA-256 of the user id>.<step>`` that expires when the step
-    leaves the window, and recording it twice fails on the database's unique index.
-    Wrong codes never reach the database. The clock is the ``Lucia`` object's.
+    RFC 6238 section 5.2: once a code of time step *t* is accepted for a user, every code
+    of a step <= *t* is refused, in every process that shares the database; of concurrent
+    submissions of one code exactly one is accepted. The clock is the ``Lucia`` object's.
 
-    Rate-limit failed attempts yourself: a 6-digit code is guessable with enough tries.
+    How it is stored, atomically, with the core's public API only: accepting step *t*
+    first *inserts* a single-use key ``lucia-totp.<name>:<SHA-256 hex of the user id>.<t>``
+    (the database's unique index lets one of several concurrent inserts of one step
+    through), *then* reads the user's records and refuses if one of a later step exists.
+    The highest accepted step is the highest record. Of two accepted steps, the one whose
+    read came first cannot have seen the other's insert, so that insert came after its
+    read, and the other's read (after its own insert) saw the first record: the two were
+    accepted in increasing order, never *t* then something <= *t*. A refused attempt leaves
+    its record behind, which only refuses steps that are refused anyway. A record expires
+    when its step leaves the window, after which the window itself refuses its steps, and
+    is deleted later. Malformed codes never reach the database.
+
+    Limit failed attempts too: a six-digit code falls to about a million guesses. The
+    per-user throttle of the core (issue #14) will guard :meth:`verify`; until then, count
+    failures yourself (the two-factor guide shows a flow that needs the password per guess).
 
     Args:
         auth: The ``Lucia`` object.
-        name: Keeps several TOTP factors apart (``[A-Za-z0-9_-]``, at most 64).
+        name: Keeps several TOTP factors apart (``[A-Za-z0-9_-]``, at most 64). Use one
+            configuration per name.
         digits: 6, 7 or 8.
         algorithm: ``"SHA1"``, ``"SHA256"`` or ``"SHA512"``.
         period: The time step in seconds.
@@ -328,6 +349,8 @@ class TOTPVerifier:
         _check_options(digits, algorithm, period)
         if not isinstance(name, str) or _NAME.fullmatch(name) is None:
             raise ValueError("name must be 1 to 64 characters of [A-Za-z0-9_-]")
+        if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window <= 10:
+            raise ValueError("window must be from 0 to 10 steps")
         self.auth = auth
         self.name = name
         self.digits = digits
@@ -343,33 +366,45 @@ class TOTPVerifier:
         """Accept a user's code once, or raise.
 
         Args:
-            user_id: The user signing in (the replay record is stored as one of their keys).
+            user_id: The user signing in (the replay records are stored as their keys).
             secret: The user's base32 secret.
             code: What the user typed.
 
         Raises:
-            LuciaTokenError: ``INVALID_TOKEN`` for a wrong, malformed or replayed code.
-            LuciaError: ``AUTH_INVALID_INPUT`` for a malformed user id.
-            ValueError: For a bad secret.
+            LuciaTokenError: ``INVALID_TOKEN`` for a wrong or malformed code, a replayed
+                one, or one of a time step not after the last accepted one.
+            LuciaError: ``AUTH_INVALID_INPUT`` for a malformed user id or secret;
+                ``AUTH_TOO_MANY_REQUESTS`` when the core throttles the user's guesses.
         """
-        check_id(user_id, "user_id")
+        user_id = check_user_id(user_id)
+        try:
+            _secret_bytes(secret)
+        except ValueError:
+            raise LuciaError("AUTH_INVALID_INPUT", "the TOTP secret must be base32 of at least 80 bits") from None
+        if not isinstance(code, str) or len(code) != self.digits or not code.isascii() or not code.isdigit():
+            raise LuciaTokenError("INVALID_TOKEN", "malformed code")
+        await guarded_check(
+            self.auth, scope=self._provider_id, user_id=user_id, check=lambda: self._accept(user_id, secret, code)
+        )
+        logger.debug("accepted a TOTP code of user %s", user_id)
+
+    async def _accept(self, user_id: str, secret: str, code: str) -> None:
         now = self.auth.clock()
         step = verify_totp(
             secret, code, at=now, digits=self.digits, algorithm=self.algorithm, period=self.period, window=self.window
         )
         if step is None:
             raise LuciaTokenError("INVALID_TOKEN")
-        user_hash = hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()
-        # The record must outlive the last moment this step's code is accepted.
+        user_hash = sha256_hex(user_id)
+        # The record must outlive the last moment a code of this step is accepted.
         last_accepted = (step + self.window + 1) * self.period
-        expires_in = timedelta(seconds=max(last_accepted - now, 1.0))
         try:
             await self.auth.create_key(
                 user_id,
                 provider_id=self._provider_id,
                 provider_user_id=f"{user_hash}.{step}",
                 password=None,
-                expires_in=expires_in,
+                expires_in=timedelta(seconds=max(last_accepted - now, 1.0)),
             )
         except LuciaError as exc:
             if exc.code == "AUTH_DUPLICATE_KEY_ID":
@@ -377,13 +412,21 @@ class TOTPVerifier:
             if exc.code == "AUTH_INVALID_USER_ID":
                 raise LuciaTokenError("INVALID_TOKEN") from None
             raise
-        logger.debug("accepted a TOTP code of user %s", user_id)
+        # Read after the insert (see the class docstring): a later step recorded means refuse.
+        records = [key for key in await self.auth.get_all_user_keys(user_id) if key.provider_id == self._provider_id]
+        if any(recorded > step for recorded in self._steps(records, user_hash)):
+            raise LuciaTokenError("INVALID_TOKEN", "a code of a later time step was already used")
         if self.auth.auto_database_cleanup:
-            await self._delete_expired_records(user_id)
+            for key in records:
+                if key.is_expired:
+                    await self.auth.delete_key(key.provider_id, key.provider_user_id)
 
-    async def _delete_expired_records(self, user_id: str) -> None:
-        prefix = f"{self._provider_id}:"
-        now_ms = int(self.auth.clock() * 1000)
-        for row in await self.auth.users.get_keys_by_user_id(user_id):
-            if row.id.startswith(prefix) and row.expires is not None and row.expires <= now_ms:
-                await self.auth.users.delete_key(row.id)
+    @staticmethod
+    def _steps(records: Iterable[Key], user_hash: str) -> Iterable[int]:
+        prefix = f"{user_hash}."
+        for key in records:
+            if key.provider_user_id.startswith(prefix):
+                try:
+                    yield int(key.provider_user_id[len(prefix) :])
+                except ValueError:
+                    continue

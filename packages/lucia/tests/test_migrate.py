@@ -432,6 +432,21 @@ def test_unknown_url_scheme_names_the_accepted_ones(url: str, capsys: pytest.Cap
     assert "sqlite:///path, postgresql://, postgres://, mysql:// or mariadb://" in err
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite://host/app.db", "SQLite URLs are sqlite:///relative/path.db or sqlite:////absolute/path.db"),
+        ("sqlite:///", "SQLite URLs are sqlite:///relative/path.db"),
+        ("mysql://root:pw@127.0.0.1:3306", "the URL names no database: mysql://root@127.0.0.1:3306"),
+    ],
+)
+def test_incomplete_urls_are_refused(url: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A SQLite URL with a host or no path, a MySQL URL without a database: exit 2, never the password."""
+    status, out, err = migrate(capsys, "--url", url)
+    assert (status, out) == (2, "")
+    assert message in err and ":pw@" not in err
+
+
 def _run_with_only_the_core(*args: str) -> subprocess.CompletedProcess[str]:
     """``python -m lucia ARGS`` in a process where the adapter drivers cannot be imported."""
     blocked = ("psycopg", "psycopg_pool", "pymysql", "aiomysql", "aiosqlite")

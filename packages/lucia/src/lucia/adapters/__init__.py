@@ -168,6 +168,7 @@ class ChallengeRow:
         user_id: The user a registration (or a user-scoped sign-in) is for, else ``None``.
         challenge: The challenge sent to the browser, base64url.
         expires: Expiry (ms).
+        user_handle: For a registration, the WebAuthn user handle it was begun with.
     """
 
     id: str = field(metadata=SECRET)
@@ -175,6 +176,7 @@ class ChallengeRow:
     user_id: str | None
     challenge: str = field(metadata=SECRET)
     expires: int
+    user_handle: str | None = None
 
 
 @runtime_checkable
@@ -331,6 +333,9 @@ class PasskeyAdapter(Protocol):
 
     async def use_challenge(self, challenge_id: str) -> ChallengeRow | None:
         """Atomically delete and return a challenge: of N concurrent calls exactly one gets it."""
+
+    async def delete_expired_challenges(self, now: int) -> None:
+        """Delete the challenges whose ``expires`` is at or before ``now`` (ms)."""
 
 
 @runtime_checkable

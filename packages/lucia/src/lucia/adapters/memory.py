@@ -231,3 +231,8 @@ class MemoryAdapter:
     async def use_challenge(self, challenge_id: str) -> ChallengeRow | None:
         """Delete and return a challenge."""
         return self.challenges.pop(challenge_id, None)
+
+    async def delete_expired_challenges(self, now: int) -> None:
+        """Delete expired challenges."""
+        for challenge_id in [c.id for c in self.challenges.values() if c.expires <= now]:
+            del self.challenges[challenge_id]

@@ -92,6 +92,31 @@ class PasskeyStoreTests(Harness):
         await adapter.delete_user(user_id)
         assert await adapter.get_passkey_credential(credential.id) is None
 
+    async def test_a_use_writing_identical_values_still_counts(self, adapter: Any, user_adapter: Any) -> None:
+        """Counter 0 -> 0 with the same time (synced passkeys) is a successful use (MySQL: FOUND_ROWS)."""
+        credential = _credential(await self._stored_user(user_adapter), last_used_at=NOW_MS)
+        await adapter.set_passkey_credential(credential)
+        update = adapter.update_passkey_credential_use
+        assert await update(credential.id, expected_sign_count=0, sign_count=0, backed_up=True, last_used_at=NOW_MS)
+
+    async def test_registration_challenges_round_trip_and_expired_ones_are_deleted(self, adapter: Any) -> None:
+        """A registration challenge keeps its user and handle; expired challenges can be purged."""
+        user_id = await self._stored_user(adapter)
+        registration = ChallengeRow(
+            id=secrets.token_hex(32),
+            kind="registration",
+            user_id=user_id,
+            challenge=secrets.token_urlsafe(64)[:87],
+            expires=NOW_MS + 300_000,
+            user_handle=secrets.token_urlsafe(32),
+        )
+        stale = dataclasses.replace(registration, id=secrets.token_hex(32), expires=NOW_MS - 1)
+        await adapter.set_challenge(registration)
+        await adapter.set_challenge(stale)
+        await adapter.delete_expired_challenges(NOW_MS)
+        assert await adapter.use_challenge(stale.id) is None
+        assert await adapter.use_challenge(registration.id) == registration
+
     async def test_t1_a_challenge_is_used_once_under_concurrency(self, adapter: Any) -> None:
         """Of 20 concurrent uses of one challenge exactly one gets it; unknown ids get ``None``."""
         challenge = ChallengeRow(

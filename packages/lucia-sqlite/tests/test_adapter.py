@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
+from lucia import ConfigurationError, InvalidSessionError, Lucia, SessionExpiresIn
 from lucia.testing import (
     CONFORMANCE_SESSION_COLUMNS,
     CONFORMANCE_USER_COLUMNS,
     AdapterTests,
+    FakeClock,
     PasskeyStoreTests,
     ThrottleStoreTests,
+    fast_password_hasher,
 )
 from lucia.testing._throttle_suite import StoreRecipe
 from lucia_sqlite import SQLiteAdapter
@@ -79,3 +83,43 @@ class TestSQLiteThrottleStore(ThrottleStoreTests):
     @pytest.fixture
     def throttle_store_recipe(self, database: str, throttle_store: object) -> StoreRecipe:
         return ("lucia_sqlite:SQLiteAdapter", {"database": database}, "throttle_store")
+
+
+LUCIA_JS_DDL = (
+    "CREATE TABLE auth_user (id TEXT NOT NULL PRIMARY KEY, username TEXT)",
+    "CREATE TABLE auth_session (id TEXT NOT NULL PRIMARY KEY, user_id TEXT NOT NULL REFERENCES auth_user(id), "
+    "active_expires INTEGER NOT NULL, idle_expires INTEGER NOT NULL)",
+    "CREATE TABLE auth_key (id TEXT NOT NULL PRIMARY KEY, user_id TEXT NOT NULL REFERENCES auth_user(id), "
+    "primary_key INTEGER NOT NULL, hashed_password TEXT, expires INTEGER)",
+)
+
+
+@pytest.mark.anyio
+async def test_a_lucia_js_four_column_session_table_keeps_working(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On Lucia-JS 1.x tables: grace off (logged once), no invented created_at, renewal replaces at once."""
+    path = tmp_path / "lucia-js.db"
+    async with aiosqlite.connect(path) as conn:
+        for statement in LUCIA_JS_DDL:
+            await conn.execute(statement)
+        await conn.commit()
+    clock = FakeClock()
+    async with SQLiteAdapter(path) as adapter:
+        await adapter.create_schema()  # neither alters the Lucia-JS tables nor fails
+        auth = Lucia(adapter=adapter, clock=clock, hash_session_ids=False, password_hasher=fast_password_hasher())
+        await auth.connect()
+        assert "renewal grace is off" in caplog.text
+        user = await auth.create_user(primary_key=None, attributes={"username": "node"})
+        session = await auth.create_session(user.user_id)
+        assert session.created_at is None
+        clock.advance(86_401)
+        renewed = await auth.validate_session(session.token or "")
+        assert renewed.fresh
+        with pytest.raises(InvalidSessionError):  # no grace on a table that cannot record it
+            await auth.validate_session(session.token or "")
+        strict = Lucia(adapter=adapter, session_expires_in=SessionExpiresIn(absolute_period=timedelta(days=30)))
+        with pytest.raises(ConfigurationError, match="created_at"):
+            await strict.connect()
+        with pytest.raises(ConfigurationError, match="persistent"):
+            await auth.create_session(user.user_id, persistent=False)

@@ -249,9 +249,10 @@ class SQLiteAdapter(SQLAdapter):
             ConfigurationError: An existing table lacks a requested column (the message
                 gives the ``ALTER TABLE`` to run).
         """
+        existing = await self._column_names(self._sql.session_table_probe())
         conn = await self._write_conn()
         async with self._write_lock:
-            for statement in self._sql.schema(user_columns, session_columns):
+            for statement in self._sql.schema(user_columns, session_columns, existing_session_columns=existing):
                 await conn.execute(statement)
         await self._check_created_schema(user_columns, session_columns)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import Any, Literal, Union
@@ -28,6 +28,7 @@ from lucia._password import Passwords
 from lucia._policy import SessionPolicy
 from lucia._request import AuthRequest, LuciaRequest, ProxyHeaders, RequestCredentials, read_request
 from lucia.adapters import (
+    SESSION_POLICY_COLUMNS,
     KeyRow,
     SessionAdapter,
     SessionAndUserAdapter,
@@ -59,6 +60,7 @@ _DEFAULT_THROTTLE: Any = object()
 _PRIMARY_KEY_FIELDS = frozenset({"provider_id", "provider_user_id", "password"})
 _GRACE_COLUMNS = frozenset({"previous_id", "previous_expires"})
 _PERIOD_COLUMNS = frozenset({"active_period", "idle_period", "absolute_period"})
+_POLICY_COLUMNS = frozenset(SESSION_POLICY_COLUMNS)
 
 
 @redacted
@@ -266,6 +268,14 @@ class Lucia:
         for name in attributes:
             if name.lower() not in columns:
                 raise InvalidInputError(None, f"the session table has no column {name!r} for this attribute")
+
+    def _fit(self, row: SessionRow) -> SessionRow:
+        """The row as the session table will store it: fields without a column are dropped."""
+        columns = self._session_columns
+        if columns is None or _POLICY_COLUMNS <= columns:
+            return row
+        dropped: dict[str, Any] = {n: None for n in ("created_at", *_PERIOD_COLUMNS) if n not in columns}
+        return replace(row, **dropped)
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -524,8 +534,15 @@ class Lucia:
         if not self._one_store:
             await self.get_user(user_id)  # a separate session store cannot check the foreign key
         token, session_id = self._new_token()
-        row = self._policy.new_row(
-            session_id, user_id, self._now_ms(), persistent=bool(persistent), expires_in=expires_in, attributes=checked
+        row = self._fit(
+            self._policy.new_row(
+                session_id,
+                user_id,
+                self._now_ms(),
+                persistent=bool(persistent),
+                expires_in=expires_in,
+                attributes=checked,
+            )
         )
         await self.sessions.set_session(row, max_per_user=self.max_sessions_per_user)
         logger.debug("created a session for user %s", user_id)

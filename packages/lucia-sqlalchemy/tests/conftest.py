@@ -20,25 +20,34 @@ import aiosqlite
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
-from sqlalchemy import Column, MetaData, String
+from sqlalchemy import Column, MetaData, Text
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from lucia import Lucia
-from lucia.testing import fast_password_hasher
+from lucia.testing import CONFORMANCE_SESSION_COLUMNS, CONFORMANCE_USER_COLUMNS, fast_password_hasher
 from lucia.testing.services import require_service, service_url, unique_name
-from lucia_sqlalchemy import SQLAlchemyAdapter, lucia_tables
+from lucia_sqlalchemy import LuciaTables, SQLAlchemyAdapter, lucia_tables
 
 POSTGRES_URL = service_url("LUCIA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_URL = service_url("LUCIA_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 KINDS = ("postgresql", "mariadb", "sqlite")
 SERVERS = ("postgresql", "mariadb")
-TABLES = ("auth_user", "auth_session", "auth_key")
+TABLES = (
+    "auth_user",
+    "auth_session",
+    "auth_key",
+    "auth_throttle",
+    "auth_throttle_event",
+    "auth_passkey",
+    "auth_passkey_challenge",
+)
 
 T = TypeVar("T")
 
 
-def run_isolated(call: Callable[[], Awaitable[T]]) -> T:
+def _run_isolated(call: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine on its own event loop in its own thread (for class-scoped setup)."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, call()).result()  # type: ignore[arg-type]
@@ -56,6 +65,11 @@ class Database:
     def engine(self, **options: Any) -> AsyncEngine:
         """A new async engine on this database (the test disposes it)."""
         return create_async_engine(self.url, **options)
+
+    def url_as(self, dialect: str) -> str:
+        """The URL as text, naming ``dialect`` (``mariadb`` for MariaDB's own dialect name)."""
+        driver = self.url.drivername.partition("+")[2]
+        return self.url.set(drivername=f"{dialect}+{driver}").render_as_string(hide_password=False)
 
     @asynccontextmanager
     async def raw(self) -> AsyncIterator[Any]:
@@ -93,11 +107,34 @@ class Database:
             return await self.fetch(conn, sql, params)
 
     async def dump(self, tables: tuple[str, ...] = TABLES) -> str:
-        """Every row of the given tables as text (SECURITY S2)."""
+        """Every row of the given tables (those that exist) as text (SECURITY S2)."""
         rows: list[tuple[Any, ...]] = []
-        for table in tables:
-            rows += await self.rows(f"SELECT * FROM {table}")
+        async with self.raw() as conn:
+            for table in tables:
+                if await self.has_table(conn, table):
+                    rows += await self.fetch(conn, f"SELECT * FROM {table}")
         return repr(rows)
+
+    async def has_table(self, conn: Any, table: str) -> bool:
+        """Whether the database has this table."""
+        if self.kind == "sqlite":
+            sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = %s"
+            return bool(await self.fetch(conn, sql, (table,)))
+        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_name = %s"
+        schema = "public" if self.kind == "postgresql" else self.name
+        return bool(await self.fetch(conn, sql, (schema, table)))
+
+    async def columns(self, table: str) -> list[str]:
+        """The column names of a table, read with the bare driver."""
+        async with self.raw() as conn:
+            if self.kind == "sqlite":
+                return [row[1] for row in await self.fetch(conn, f"PRAGMA table_info({table})")]
+            sql = (
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+                "ORDER BY ordinal_position"
+            )
+            schema = "public" if self.kind == "postgresql" else self.name
+            return [row[0] for row in await self.fetch(conn, sql, (schema, table))]
 
 
 def _mysql_args(database: str) -> dict[str, Any]:
@@ -141,13 +178,13 @@ def _create(kind: str, tmp: Path) -> Iterator[Database]:
         create, drop = f"CREATE DATABASE `{name}`", f"DROP DATABASE IF EXISTS `{name}`"
         service, target = "mysql", MYSQL_URL
     try:
-        run_isolated(lambda: _admin(kind, create))
+        _run_isolated(lambda: _admin(kind, create))
     except (OSError, psycopg.OperationalError, aiomysql.OperationalError) as exc:
         require_service(service, f"cannot create a database at {make_url(target)!r}: {exc}")
     try:
         yield Database(kind, name, url)
     finally:
-        run_isolated(lambda: _admin(kind, drop))
+        _run_isolated(lambda: _admin(kind, drop))
 
 
 @pytest.fixture(scope="class")
@@ -185,6 +222,33 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+def long_text() -> Any:
+    """TEXT, LONGTEXT on MySQL/MariaDB: what the portable type ``"text"`` is in the shared DDL."""
+    return Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+
+
+def conformance_tables(metadata: MetaData | None = None, **names: str) -> LuciaTables:
+    """The tables with the columns the conformance suite writes (``CONFORMANCE_*_COLUMNS``)."""
+    return lucia_tables(
+        metadata,
+        user_columns=[Column(name, long_text()) for name in CONFORMANCE_USER_COLUMNS],
+        session_columns=[Column(name, long_text()) for name in CONFORMANCE_SESSION_COLUMNS],
+        **names,
+    )
+
+
+@pytest.fixture(scope="session")
+def run_isolated() -> Callable[[Callable[[], Awaitable[Any]]], Any]:
+    """Run a coroutine on its own event loop in its own thread (for class-scoped setup)."""
+    return _run_isolated
+
+
+@pytest.fixture(scope="session")
+def make_tables() -> Callable[..., LuciaTables]:
+    """:func:`conformance_tables`, for test modules (which cannot import this one)."""
+    return conformance_tables
+
+
 @dataclass
 class Stack:
     """An engine on a test database, the adapter on it and Lucia on the adapter."""
@@ -202,8 +266,7 @@ async def stack_factory() -> AsyncIterator[Callable[..., Awaitable[Stack]]]:
     async def build(database: Database, **adapter_options: Any) -> Stack:
         engine = database.engine(pool_pre_ping=True)
         engines.append(engine)
-        tables = lucia_tables(MetaData(), user_columns=[Column("username", String(255))])
-        adapter = SQLAlchemyAdapter(engine, tables=tables, **adapter_options)
+        adapter = SQLAlchemyAdapter(engine, tables=conformance_tables(), **adapter_options)
         await adapter.create_schema()
         return Stack(engine, adapter, Lucia(adapter=adapter, password_hasher=fast_password_hasher()))
 

@@ -6,29 +6,37 @@ import lucia_sqlalchemy
 
 
 def test_all_is_pinned_and_sorted() -> None:
-    """``__all__`` lists exactly the documented names, sorted, and each one exists."""
+    """``__all__`` lists exactly the documented names, sorted as ruff sorts them, and each one exists."""
     assert lucia_sqlalchemy.__all__ == [
+        "TABLE_OPTIONS",
         "LuciaTables",
         "SQLAlchemyAdapter",
+        "SQLAlchemyThrottleStore",
         "__version__",
         "enable_sqlite_foreign_keys",
         "lucia_tables",
     ]
-    assert lucia_sqlalchemy.__all__ == sorted(lucia_sqlalchemy.__all__)
+    # The order ruff's RUF022 keeps: CONSTANTS, then Classes, then functions and dunders.
+    order = sorted(lucia_sqlalchemy.__all__, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n))
+    assert lucia_sqlalchemy.__all__ == order
     for name in lucia_sqlalchemy.__all__:
         assert getattr(lucia_sqlalchemy, name) is not None
 
 
 def test_adapter_satisfies_the_contract() -> None:
-    """``SQLAlchemyAdapter`` is an ``Adapter`` with the one-round-trip capability."""
+    """``SQLAlchemyAdapter`` is an ``Adapter`` with the join and passkey storage; its throttle store is one."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from lucia.adapters import Adapter, SessionAndUserAdapter
+    from lucia.adapters import Adapter, PasskeyAdapter, SessionAndUserAdapter
+    from lucia.throttle import ThrottleStore
 
     engine = create_async_engine("sqlite+aiosqlite:///:memory:")
     adapter = lucia_sqlalchemy.SQLAlchemyAdapter(engine)
     assert isinstance(adapter, Adapter) and isinstance(adapter, SessionAndUserAdapter)
-    assert "sqlite" in repr(adapter)
+    assert isinstance(adapter, PasskeyAdapter)
+    store = adapter.throttle_store()
+    assert isinstance(store, ThrottleStore) and isinstance(store, lucia_sqlalchemy.SQLAlchemyThrottleStore)
+    assert "sqlite" in repr(adapter) and "sqlite" in repr(store)
 
 
 def test_repr_never_shows_the_database_password() -> None:
@@ -36,5 +44,6 @@ def test_repr_never_shows_the_database_password() -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     engine = create_async_engine("postgresql+psycopg://app:s3cret-pw@127.0.0.1/app")
-    text = repr(lucia_sqlalchemy.SQLAlchemyAdapter(engine))
-    assert "s3cret-pw" not in text and "127.0.0.1/app" in text
+    adapter = lucia_sqlalchemy.SQLAlchemyAdapter(engine)
+    for text in (repr(adapter), repr(adapter.throttle_store())):
+        assert "s3cret-pw" not in text and "127.0.0.1/app" in text

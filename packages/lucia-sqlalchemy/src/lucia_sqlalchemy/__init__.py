@@ -14,8 +14,18 @@
     auth = Lucia(adapter=adapter)
 """
 
-from lucia_sqlalchemy._adapter import SQLAlchemyAdapter, enable_sqlite_foreign_keys
-from lucia_sqlalchemy._tables import LuciaTables, lucia_tables
+from lucia_sqlalchemy._adapter import SQLAlchemyAdapter
+from lucia_sqlalchemy._database import enable_sqlite_foreign_keys
+from lucia_sqlalchemy._tables import TABLE_OPTIONS, LuciaTables, lucia_tables
+from lucia_sqlalchemy._throttle import SQLAlchemyThrottleStore
 from lucia_sqlalchemy._version import __version__
 
-__all__ = ["LuciaTables", "SQLAlchemyAdapter", "__version__", "enable_sqlite_foreign_keys", "lucia_tables"]
+__all__ = [
+    "TABLE_OPTIONS",
+    "LuciaTables",
+    "SQLAlchemyAdapter",
+    "SQLAlchemyThrottleStore",
+    "__version__",
+    "enable_sqlite_foreign_keys",
+    "lucia_tables",
+]

@@ -1,8 +1,8 @@
-"""A combined deployment: users and keys in SQLite, sessions in Redis.
+"""A combined deployment: users and keys in SQLite, sessions and the throttle in Redis.
 
-The session half of the conformance suite runs with a SQLite user store, and the core
-flows (sign-up, sign-in, sessions, sign-out everywhere, user deletion) run end to end
-across both stores.
+The session half of the conformance suite (with its renewal and revocation races) runs
+with a SQLite user store, and the core flows (sign-up, sign-in, throttled sign-in,
+sessions, sign-out everywhere, user deletion) run end to end across both stores.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
-from lucia import Lucia, LuciaError, LuciaRequest
+from lucia import InvalidPasswordError, Lucia, LuciaError, LuciaRequest, TooManyRequestsError
 from lucia.testing import (
     CONFORMANCE_USER_COLUMNS,
     FakeClock,
@@ -24,7 +24,8 @@ from lucia.testing import (
     fast_password_hasher,
 )
 from lucia.testing.services import require_service, service_url, unique_name
-from lucia_redis import RedisSessionAdapter
+from lucia.throttle import Throttle
+from lucia_redis import RedisSessionAdapter, RedisThrottleStore
 from lucia_sqlite import SQLiteAdapter
 
 pytestmark = pytest.mark.anyio
@@ -73,10 +74,11 @@ async def users(tmp_path: Path) -> AsyncIterator[SQLiteAdapter]:
 
 
 async def _dump(redis_client: Redis, prefix: str) -> str:
+    """Every key under ``prefix`` with its value: session hashes field by field, indexes with members."""
     values = []
     async for key in redis_client.scan_iter(match=f"{prefix}*"):
         kind = await redis_client.type(key)
-        value = await redis_client.get(key) if kind == b"string" else await redis_client.zrange(key, 0, -1)
+        value = await redis_client.hgetall(key) if kind == b"hash" else await redis_client.zrange(key, 0, -1)
         values.append((key, value))
     return repr(values)
 
@@ -162,3 +164,34 @@ async def test_a_session_whose_user_is_gone_authenticates_nobody(
     with pytest.raises(LuciaError) as info:
         await auth.validate_session_user(session.token or "")
     assert info.value.code == "AUTH_INVALID_SESSION_ID"
+
+
+async def test_b4_sign_in_is_throttled_through_redis_for_every_instance(
+    users: SQLiteAdapter, sessions: RedisSessionAdapter, redis_client: Redis, clock: FakeClock
+) -> None:
+    """Two ``Lucia`` instances (two workers) on one ``RedisThrottleStore``: failures on one throttle the other."""
+    store = RedisThrottleStore(redis_client, key_prefix=sessions.key_prefix)
+    workers = [
+        Lucia(
+            adapter={"user": users, "session": sessions},
+            clock=clock,
+            password_hasher=fast_password_hasher(),
+            throttle=Throttle(store=store, max_failures=3),
+        )
+        for _ in range(2)
+    ]
+    await workers[0].create_user(
+        primary_key={"provider_id": "email", "provider_user_id": "eve@example.com", "password": "right"},
+        attributes={"username": "eve"},
+    )
+    for _ in range(3):
+        with pytest.raises(InvalidPasswordError):
+            await workers[0].use_key("email", "eve@example.com", "wrong")
+    with pytest.raises(TooManyRequestsError) as info:
+        await workers[1].use_key("email", "eve@example.com", "right")
+    assert 0 < info.value.retry_after <= 1
+    clock.advance(timedelta(seconds=1))
+    key = await workers[1].use_key("email", "eve@example.com", "right")
+    session = await workers[1].create_session(key.user_id)
+    assert (await workers[0].validate_session(session.token or "")).user_id == key.user_id
+    await store.delete_expired(int(clock() * 1000) + 10**10)

@@ -1,6 +1,6 @@
 """Session validation on Redis (+ SQLite users) and on MongoDB, next to the raw drivers.
 
-* Redis sessions, SQLite users: ``validate_session_user`` against one raw ``GET`` of the
+* Redis sessions, SQLite users: ``validate_session_user`` against one raw ``HGETALL`` of the
   session key plus the raw user ``SELECT`` on aiosqlite.
 * MongoDB: ``validate_session_user`` against the raw PyMongo ``$lookup`` aggregation.
 
@@ -97,7 +97,7 @@ async def bench_redis() -> None:
             await auth.validate_session_user(token)
 
         async def raw() -> None:
-            session = json.loads(await client.get(session_key))
+            session = json.loads((await client.hgetall(session_key))[b"row"])
             rows = await raw_sqlite.execute_fetchall(sql.get_user, (session["user_id"],))
             assert rows
 
@@ -108,9 +108,9 @@ async def bench_redis() -> None:
             await sessions.get_session(session_id)
 
         async def raw_get() -> None:
-            json.loads(await client.get(session_key))
+            json.loads((await client.hgetall(session_key))[b"row"])
 
-        await compare("adapter get_session vs raw GET, sequential", ours_get, raw_get, REDIS_COUNT, 1)
+        await compare("adapter get_session vs raw HGETALL, sequential", ours_get, raw_get, REDIS_COUNT, 1)
         await compare("validate_session_user, sequential", ours, raw, REDIS_COUNT, 1)
         await compare("validate_session_user, 16 concurrent tasks", ours, raw, REDIS_COUNT, 16)
         await raw_sqlite.close()

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pymongo
 import pytest
 
-from lucia.testing.services import require_service, secantus_server, unique_name
+from lucia.testing.services import require_service, unique_name
+from lucia_testkit import secantus_server
 
 
 @pytest.fixture

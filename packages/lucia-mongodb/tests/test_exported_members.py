@@ -6,12 +6,13 @@ import pytest
 from pymongo import AsyncMongoClient
 
 import lucia_mongodb
-from lucia.adapters import Adapter, SessionAndUserAdapter
+from lucia.adapters import Adapter, PasskeyAdapter, SessionAndUserAdapter
+from lucia.throttle import ThrottleStore
 
 
 def test_all_is_pinned_and_sorted() -> None:
     """``__all__`` lists exactly the documented names, sorted, and each one exists."""
-    assert lucia_mongodb.__all__ == ["MongoDBAdapter", "__version__"]
+    assert lucia_mongodb.__all__ == ["MongoDBAdapter", "MongoDBThrottleStore", "__version__"]
     assert lucia_mongodb.__all__ == sorted(lucia_mongodb.__all__)
     for name in lucia_mongodb.__all__:
         assert getattr(lucia_mongodb, name) is not None
@@ -19,9 +20,10 @@ def test_all_is_pinned_and_sorted() -> None:
 
 @pytest.mark.anyio
 async def test_adapter_satisfies_the_contract() -> None:
-    """``MongoDBAdapter`` is a whole ``Adapter`` with the one-round-trip capability."""
+    """``MongoDBAdapter`` is a whole ``Adapter`` with the one-round-trip read, passkeys and a throttle store."""
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient("mongodb://127.0.0.1:1", connect=False)
     adapter = lucia_mongodb.MongoDBAdapter(client["app"])
     assert isinstance(adapter, Adapter) and isinstance(adapter, SessionAndUserAdapter)
+    assert isinstance(adapter, PasskeyAdapter) and isinstance(adapter.throttle_store(), ThrottleStore)
     assert repr(adapter) == "MongoDBAdapter(database='app')"
     await client.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -14,12 +15,15 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from lucia import Lucia, LuciaError
+from lucia import Lucia, LuciaError, StorageError, StorageUnavailableError
 from lucia.adapters import SessionRow
 from lucia.adapters.memory import MemoryAdapter
-from lucia.testing import LuciaSessionTests, SessionAdapterTests, fast_password_hasher
+from lucia.testing import LuciaSessionTests, SessionAdapterTests, ThrottleStoreTests, fast_password_hasher
+from lucia.testing._throttle_suite import StoreRecipe
 from lucia.testing.services import free_port
-from lucia_redis import RedisSessionAdapter
+from lucia.throttle import Backoff
+from lucia_redis import RedisSessionAdapter, RedisThrottleStore
+from lucia_testkit import FaultProxy
 
 pytestmark = pytest.mark.anyio
 
@@ -41,6 +45,8 @@ async def dump_prefixed(client: Redis | RedisCluster, prefix: str) -> dict[bytes
         kind = await client.type(key)
         if kind == b"string":
             dump[key] = await client.get(key)
+        elif kind == b"hash":
+            dump[key] = sorted((await client.hgetall(key)).items())
         elif kind == b"zset":
             dump[key] = await client.zrange(key, 0, -1, withscores=True)
         else:
@@ -81,15 +87,53 @@ class _RedisSuite(SessionAdapterTests, LuciaSessionTests):
 
 
 class TestRedisStandalone(_RedisSuite):
+    """The session suites on a single Redis server."""
+
     @pytest.fixture
     def client(self, standalone_client: Redis) -> Redis:
         return standalone_client
 
 
 class TestRedisCluster(_RedisSuite):
+    """The session suites on a 3-master Redis Cluster."""
+
     @pytest.fixture
     def client(self, cluster_client: RedisCluster) -> RedisCluster:
         return cluster_client
+
+
+class _ThrottleSuite(ThrottleStoreTests):
+    """The throttle-store suite; the store's keys are deleted afterwards."""
+
+    @pytest.fixture
+    async def throttle_store(self, client: Redis | RedisCluster, key_prefix: str) -> AsyncIterator[RedisThrottleStore]:
+        yield RedisThrottleStore(client, key_prefix=key_prefix)
+        await delete_prefixed(client, key_prefix)
+
+
+class TestRedisThrottleStandalone(_ThrottleSuite):
+    """The throttle store on a single Redis server, shared by four processes."""
+
+    @pytest.fixture
+    def client(self, standalone_client: Redis) -> Redis:
+        return standalone_client
+
+    @pytest.fixture
+    def throttle_store_recipe(self, redis_url: str, key_prefix: str) -> StoreRecipe:
+        return ("lucia_redis:RedisThrottleStore.from_url", {"url": redis_url, "key_prefix": key_prefix}, None)
+
+
+class TestRedisThrottleCluster(_ThrottleSuite):
+    """The throttle store on a 3-master Redis Cluster, shared by four processes."""
+
+    @pytest.fixture
+    def client(self, cluster_client: RedisCluster) -> RedisCluster:
+        return cluster_client
+
+    @pytest.fixture
+    def throttle_store_recipe(self, redis_cluster: list[int], key_prefix: str) -> StoreRecipe:
+        build = {"url": f"redis://127.0.0.1:{redis_cluster[0]}", "key_prefix": key_prefix, "cluster": True}
+        return ("lucia_redis:RedisThrottleStore.from_url", build, None)
 
 
 @pytest.fixture(params=["standalone", "cluster"])
@@ -230,14 +274,15 @@ def _dead_client() -> Redis:
 
 
 async def test_d2_unreachable_redis_never_authenticates() -> None:
-    """With Redis down, validation raises the driver error instead of returning a session."""
+    """With Redis down, validation raises ``StorageUnavailableError`` (cause: redis-py's error), never a session."""
     users = MemoryAdapter()
     auth = Lucia(adapter={"user": users, "session": RedisSessionAdapter(_dead_client())})
     token = secrets.token_hex(20)
-    with pytest.raises(redis.exceptions.ConnectionError):
-        await auth.validate_session(token)
-    with pytest.raises(redis.exceptions.ConnectionError):
-        await auth.validate_session_user(token)
+    for validate in (auth.validate_session, auth.validate_session_user):
+        with pytest.raises(StorageUnavailableError) as info:
+            await validate(token)
+        assert info.value.code == "AUTH_STORAGE_UNAVAILABLE"
+        assert isinstance(info.value.__cause__, redis.exceptions.ConnectionError)
 
 
 async def test_d3_bounds_are_checked_before_any_redis_call() -> None:
@@ -288,7 +333,8 @@ async def test_client_kill_mid_workload_fails_the_call_in_flight_only(
                 if connection["name"] == name:
                     await standalone_client.client_kill_filter(_id=connection["id"])
         await standalone_client.client_unpause()
-        assert len(outcome) == 1 and isinstance(outcome[0], redis.exceptions.ConnectionError)
+        assert len(outcome) == 1 and isinstance(outcome[0], StorageUnavailableError)
+        assert isinstance(outcome[0].__cause__, redis.exceptions.ConnectionError)
         assert (await auth.validate_session(before.token or "")).session_id == before.session_id
         after = await auth.create_session(user.user_id)
         assert {s.session_id for s in await auth.get_all_user_sessions(user.user_id)} >= {
@@ -317,3 +363,176 @@ async def test_a_client_with_decode_responses_works_the_same(redis_url: str, key
         await delete_prefixed(client, key_prefix)
         close = getattr(client, "aclose", None) or client.close
         await close()
+
+
+# -- the renewal protocol, stopped between its steps ---------------------------------
+
+
+async def _store_raw(adapter: RedisSessionAdapter, row: SessionRow, **internal: str) -> None:
+    """Write a session hash and index entry as a renewal step would, bypassing the adapter."""
+    client = adapter._redis
+    await adapter._store(row, renewal_of=internal.pop("renewal_of", ""))
+    if internal:
+        await client.hset(adapter.session_key(row.id), mapping=internal)
+    await adapter._index(row.user_id, row.id, row.idle_expires)
+
+
+def _renewal(old: SessionRow) -> SessionRow:
+    return dataclasses.replace(
+        old,
+        id=secrets.token_hex(32),
+        active_expires=old.active_expires + DAY_MS,
+        idle_expires=old.idle_expires + DAY_MS,
+        previous_id=old.id,
+        previous_expires=old.idle_expires,
+    )
+
+
+async def test_s7_an_uncommitted_renewal_is_invisible(
+    adapter: RedisSessionAdapter, client: Redis | RedisCluster
+) -> None:
+    """A renewal stopped before its commit (a pending hash only) changes nothing anyone sees."""
+    old = row(secrets.token_hex(32), "ada", await server_now_ms(client) + DAY_MS)
+    await adapter.set_session(old)
+    pending = _renewal(old)
+    await _store_raw(adapter, pending, renewal_of=old.id)
+    assert await adapter.get_session(old.id) == old
+    assert await adapter.get_session(pending.id) is None
+    assert await adapter.get_sessions_by_user_id("ada") == [old]
+    assert await adapter.renew_session(old.id, dataclasses.replace(pending, id=secrets.token_hex(32)))
+
+
+async def test_s7_a_committed_renewal_is_the_session_before_it_is_confirmed(
+    adapter: RedisSessionAdapter, client: Redis | RedisCluster
+) -> None:
+    """After the commit, the old id finds the renewal (grace), the list shows it once, renewing again fails."""
+    old = row(secrets.token_hex(32), "ada", await server_now_ms(client) + DAY_MS)
+    renewed = _renewal(old)
+    await _store_raw(adapter, renewed, renewal_of=old.id)
+    await _store_raw(adapter, old, replaced_by=renewed.id)
+    assert await adapter.get_session(old.id) == renewed
+    assert await adapter.get_session(renewed.id) == renewed
+    assert await adapter.get_sessions_by_user_id("ada") == [renewed]
+    assert not await adapter.renew_session(old.id, dataclasses.replace(renewed, id=secrets.token_hex(32)))
+
+
+@pytest.mark.parametrize("confirmed", [False, True], ids=["committed", "confirmed"])
+@pytest.mark.parametrize("revoke", ["delete_session", "delete_sessions_by_user_id"])
+async def test_s7_revoking_during_a_renewal_revokes_the_renewal(
+    adapter: RedisSessionAdapter, client: Redis | RedisCluster, revoke: str, confirmed: bool
+) -> None:
+    """A revocation of a session whose renewal committed (or was confirmed) but did not finish removes both hashes."""
+    old = row(secrets.token_hex(32), "ada", await server_now_ms(client) + DAY_MS)
+    renewed = _renewal(old)
+    await _store_raw(adapter, renewed, **({} if confirmed else {"renewal_of": old.id}))
+    await _store_raw(adapter, old, replaced_by=renewed.id)
+    assert await adapter.get_session(old.id) == renewed
+    if revoke == "delete_session":
+        await adapter.delete_session(old.id)
+    else:
+        await adapter.delete_sessions_by_user_id("ada")
+    assert await adapter.get_session(old.id) is None
+    assert await adapter.get_session(renewed.id) is None
+    assert await dump_prefixed(client, adapter.key_prefix) == {}
+
+
+async def test_the_old_id_of_a_renewal_stops_when_the_grace_window_ends(
+    adapter: RedisSessionAdapter, client: Redis | RedisCluster
+) -> None:
+    """The forwarding hash of the old id expires at ``previous_expires`` on the server's clock."""
+    now = await server_now_ms(client)
+    old = row(secrets.token_hex(32), "ada", now + DAY_MS)
+    await adapter.set_session(old)
+    renewed = dataclasses.replace(_renewal(old), previous_expires=now + 30_000)
+    assert await adapter.renew_session(old.id, renewed)
+    assert await client.pexpiretime(adapter.session_key(old.id)) == now + 30_000
+    no_grace = dataclasses.replace(renewed, id=secrets.token_hex(32), previous_id=None, previous_expires=None)
+    assert await adapter.renew_session(renewed.id, no_grace)
+    assert await client.exists(adapter.session_key(renewed.id)) == 0
+
+
+# -- the throttle store on a cluster -------------------------------------------------
+
+
+async def test_b4_throttle_keys_share_a_slot_per_key_and_spread_over_the_cluster(
+    cluster_client: RedisCluster, key_prefix: str
+) -> None:
+    """A key's state, events and bucket index live in one slot (one script each); keys spread over the masters."""
+    store = RedisThrottleStore(cluster_client, key_prefix=key_prefix)
+    backoff = Backoff(max_failures=3, base_delay=1_000, max_delay=8_000, forget_after=60_000)
+    try:
+        for index in range(64):
+            await store.hit(f"k:{index}", now=1_000_000, backoff=backoff)
+            await store.add_event(f"c:{index}", "e", 1_000_000, since=0, expires_at=2_000_000)
+        slots: dict[str, set[int]] = {}
+        async for key in cluster_client.scan_iter(match=f"{key_prefix}*"):
+            name = key.decode()
+            tag = name[name.index("{") : name.index("}") + 1]
+            slots.setdefault(tag, set()).add(cluster_client.keyslot(key))
+        assert all(len(found) == 1 for found in slots.values())
+        nodes = {cluster_client.get_node_from_key(f"{key_prefix}throttle:{tag}:") for tag in slots}
+        assert len(slots) == 16 and len(nodes) >= 2
+        await store.delete_expired(3_000_000)
+        assert [key async for key in cluster_client.scan_iter(match=f"{key_prefix}*")] == []
+    finally:
+        await delete_prefixed(cluster_client, key_prefix)
+
+
+# -- timeouts and construction -------------------------------------------------------
+
+
+async def test_a_stalled_server_fails_the_call_in_bounded_time(redis_url: str, key_prefix: str) -> None:
+    """With Redis stalled mid-connection, a call raises a storage error within its timeout; then recovers."""
+    host, port = redis_url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    with FaultProxy((host, int(port))) as proxy:
+        adapter = RedisSessionAdapter.from_url(
+            f"redis://127.0.0.1:{proxy.port}/0", key_prefix=key_prefix, timeout_ms=500, retry=Retry(NoBackoff(), 0)
+        )
+        try:
+            await adapter.set_session(row("stall", "ada", 10**13))
+            proxy.stall()
+            with anyio.fail_after(10), pytest.raises(StorageError) as info:
+                await adapter.get_session("stall")
+            assert info.value.code == "AUTH_STORAGE_TIMEOUT"
+            proxy.resume()
+            with anyio.fail_after(10):
+                assert await adapter.get_session("stall") == row("stall", "ada", 10**13)
+        finally:
+            proxy.resume()
+            await delete_prefixed(adapter._redis, key_prefix)
+            await adapter.close()
+
+
+async def test_from_url_builds_clients_with_timeouts(redis_url: str, redis_cluster: list[int], key_prefix: str) -> None:
+    """``from_url`` sets socket timeouts, and ``max_connections=1000`` on a cluster client; ``close`` closes it."""
+    sessions = RedisSessionAdapter.from_url(redis_url, key_prefix=key_prefix)
+    store = RedisThrottleStore.from_url(f"redis://127.0.0.1:{redis_cluster[0]}", key_prefix=key_prefix, cluster=True)
+    try:
+        kwargs = sessions._redis.connection_pool.connection_kwargs
+        assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (5.0, 5.0)
+        assert sessions._redis.connection_pool.max_connections == 1_000
+        backoff = Backoff(max_failures=3, base_delay=1_000, max_delay=8_000, forget_after=60_000)
+        assert await store.hit("k:url", now=1_000_000, backoff=backoff) == 0
+        assert {node.max_connections for node in store._redis.get_nodes()} == {1_000}
+    finally:
+        await store.delete_expired(10**13)
+        await sessions.close()
+        await store.close()
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:6379", "127.0.0.1:6379", "mongodb://127.0.0.1"])
+async def test_from_url_refuses_other_schemes(url: str) -> None:
+    """A URL that is not ``redis://``, ``rediss://`` or ``unix://`` is a clear ``ValueError``."""
+    with pytest.raises(ValueError, match="redis://"):
+        RedisSessionAdapter.from_url(url)
+    with pytest.raises(ValueError, match="redis://"):
+        RedisThrottleStore.from_url(url)
+
+
+@pytest.mark.parametrize("timeout_ms", [0, -5, 1.5, True, "5000"])
+async def test_timeouts_that_cannot_work_are_refused(standalone_client: Redis, timeout_ms: Any) -> None:
+    """A zero, negative or non-integer ``timeout_ms`` is a ``ValueError`` at construction."""
+    with pytest.raises(ValueError):
+        RedisSessionAdapter(standalone_client, timeout_ms=timeout_ms)
+    with pytest.raises(ValueError):
+        RedisThrottleStore(standalone_client, timeout_ms=timeout_ms)

@@ -6,11 +6,12 @@ from redis.asyncio import Redis
 
 import lucia_redis
 from lucia.adapters import SessionAdapter, SessionAndUserAdapter, UserAdapter
+from lucia.throttle import ThrottleStore
 
 
 def test_all_is_pinned_and_sorted() -> None:
     """``__all__`` lists exactly the documented names, sorted, and each one exists."""
-    assert lucia_redis.__all__ == ["RedisSessionAdapter", "__version__"]
+    assert lucia_redis.__all__ == ["RedisSessionAdapter", "RedisThrottleStore", "__version__"]
     assert lucia_redis.__all__ == sorted(lucia_redis.__all__)
     for name in lucia_redis.__all__:
         assert getattr(lucia_redis, name) is not None
@@ -22,3 +23,10 @@ def test_adapter_is_a_session_store_only() -> None:
     assert isinstance(adapter, SessionAdapter)
     assert not isinstance(adapter, UserAdapter) and not isinstance(adapter, SessionAndUserAdapter)
     assert repr(adapter) == "RedisSessionAdapter(key_prefix='app:')"
+
+
+def test_throttle_store_is_a_throttle_store() -> None:
+    """``RedisThrottleStore`` implements ``lucia.throttle.ThrottleStore``."""
+    store = lucia_redis.RedisThrottleStore(Redis(), key_prefix="app:")
+    assert isinstance(store, ThrottleStore)
+    assert repr(store) == "RedisThrottleStore(key_prefix='app:')"

@@ -38,7 +38,19 @@ MAX_ID_LENGTH = 255
 RESERVED_USER_COLUMNS: frozenset[str] = frozenset({"id"})
 #: Column names of the session table that session attributes may not use, in any letter case.
 RESERVED_SESSION_COLUMNS: frozenset[str] = frozenset(
-    {"id", "user_id", "active_expires", "idle_expires", "created_at", "persistent", "previous_id", "previous_expires"}
+    {
+        "id",
+        "user_id",
+        "active_expires",
+        "idle_expires",
+        "created_at",
+        "persistent",
+        "active_period",
+        "idle_period",
+        "absolute_period",
+        "previous_id",
+        "previous_expires",
+    }
 )
 #: Longest string value of one user attribute, in characters.
 MAX_ATTRIBUTE_LENGTH = 1_048_576

@@ -9,21 +9,25 @@ then::
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
-from lucia import Lucia, LuciaError
+from lucia import DuplicateKeyError, InvalidCredentialsError, InvalidInputError, Lucia, PrimaryKey
 from lucia.integrations.aiohttp import LUCIA_KEY, get_auth, require_user, setup
 from lucia.redirects import safe_redirect
 from lucia_sqlite import SQLiteAdapter
 
+#: What ``create_schema()`` adds for this app: a ``username`` column on the user table.
+SCHEMA = {"user_columns": {"username": "string"}}
 routes = web.RouteTableDef()
 
 
 async def _credentials(request: web.Request) -> tuple[str, str]:
     form = await request.post()
-    username, password = form.get("username"), form.get("password")
-    if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
-        raise web.HTTPBadRequest(text="username and password are required")
+    username, password = form.get("username", ""), form.get("password", "")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise web.HTTPBadRequest(text="username and password are text fields")
     return username, password
 
 
@@ -34,11 +38,14 @@ async def sign_up(request: web.Request) -> web.Response:
     username, password = await _credentials(request)
     try:
         user = await auth.create_user(
-            primary_key={"provider_id": "username", "provider_user_id": username, "password": password},
+            primary_key=PrimaryKey("username", username, password=password),
             attributes={"username": username},
         )
-    except LuciaError as error:  # AUTH_DUPLICATE_KEY_ID, AUTH_INVALID_INPUT
-        raise web.HTTPBadRequest(text=error.code) from None
+    except InvalidInputError as error:  # an empty or oversized username, a password over the limit
+        raise web.HTTPBadRequest(text=error.detail) from None
+    except DuplicateKeyError:
+        raise web.HTTPConflict(text="This username is taken.") from None
+    # A StorageError (database down) is answered 503 by Lucia's middleware.
     session = await auth.create_session(user.user_id)
     get_auth(request).set_session(session)
     return web.json_response({"user_id": user.user_id}, status=201)
@@ -50,9 +57,10 @@ async def sign_in(request: web.Request) -> web.Response:
     auth = request.app[LUCIA_KEY]
     username, password = await _credentials(request)
     try:
-        key = await auth.use_key("username", username, password)
-    except LuciaError:
+        key = await auth.use_key("username", username, password, client=get_auth(request).client)
+    except (InvalidCredentialsError, InvalidInputError):
         raise web.HTTPBadRequest(text="wrong username or password") from None  # never say which
+    # TooManyRequestsError is answered 429 with Retry-After by Lucia's middleware.
     get_auth(request).set_session(await auth.create_session(key.user_id))
     raise web.HTTPSeeOther(safe_redirect(request.query.get("next"), default="/"))
 
@@ -74,29 +82,24 @@ async def sign_out(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/")
 
 
-def create_app(auth: Lucia) -> web.Application:
-    """The application, with Lucia installed (``request.app[LUCIA_KEY]`` is ``auth``)."""
+@routes.post("/webhooks/payment")
+async def webhook(request: web.Request) -> web.Response:
+    """Exempt from the CSRF 403 (csrf_exempt_paths): a cross-origin post never gets the session."""
+    session = await get_auth(request).validate()
+    return web.json_response({"received": True, "signed_in": session is not None})
+
+
+def create_app(database: str = "app.db", **lucia_options: Any) -> web.Application:
+    """The application on a SQLite file; ``lucia_options`` go to :class:`lucia.Lucia`."""
+    # "DEV" serves plain http://127.0.0.1; "PROD" (behind https) makes the cookie Secure.
+    lucia_options.setdefault("env", "DEV")
+    auth = Lucia(adapter=SQLiteAdapter(database), **lucia_options)
     app = web.Application()
-    setup(app, auth=auth)
+    # Start-up (cleanup_ctx): create missing tables, connect, check the schema; cleanup: close.
+    setup(app, auth=auth, csrf_exempt_paths=["/webhooks/"], create_schema=True, schema=SCHEMA)
     app.add_routes(routes)
     return app
 
 
-def main() -> None:
-    """Serve the app on http://127.0.0.1:8000 with SQLite in ``app.db``."""
-    adapter = SQLiteAdapter("app.db")
-    app = create_app(Lucia(adapter=adapter, env="DEV"))
-
-    async def on_startup(app: web.Application) -> None:
-        await adapter.create_schema(user_columns={"username": "string"})
-
-    async def on_cleanup(app: web.Application) -> None:
-        await adapter.close()
-
-    app.on_startup.append(on_startup)
-    app.on_cleanup.append(on_cleanup)
-    web.run_app(app, host="127.0.0.1", port=8000)
-
-
 if __name__ == "__main__":
-    main()
+    web.run_app(create_app(), host="127.0.0.1", port=8000)

@@ -6,58 +6,67 @@ The tests import :func:`create_app` and run it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
-from lucia import AuthRequest, Lucia, LuciaError, Session, User
-from lucia.integrations.starlette import LuciaMiddleware, get_auth, require_user
+from lucia import (
+    AuthRequest,
+    DuplicateKeyError,
+    InvalidCredentialsError,
+    InvalidInputError,
+    Lucia,
+    PrimaryKey,
+    Session,
+    User,
+)
+from lucia.integrations.starlette import LuciaMiddleware, get_auth, lifespan, require_user
 from lucia.redirects import safe_redirect
 from lucia_sqlite import SQLiteAdapter
 
 CurrentUser = Annotated[tuple[Session, User], Depends(require_user)]
 Auth = Annotated[AuthRequest, Depends(get_auth)]
+FormField = Annotated[str, Form()]
+
+#: What ``create_schema()`` adds for this app: a ``username`` column on the user table.
+SCHEMA = {"user_columns": {"username": "string"}}
 
 
 def create_app(database: str = "app.db", **lucia_options: Any) -> FastAPI:
     """The app on a SQLite file; ``lucia_options`` go to :class:`lucia.Lucia`."""
-    adapter = SQLiteAdapter(database)
-    auth = Lucia(adapter=adapter, **lucia_options)
+    # "DEV" serves plain http://127.0.0.1; "PROD" (behind https) makes the cookie Secure.
+    lucia_options.setdefault("env", "DEV")
+    auth = Lucia(adapter=SQLiteAdapter(database), **lucia_options)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await adapter.create_schema(user_columns={"username": "string"})
-        yield
-        await adapter.close()
-
-    app = FastAPI(lifespan=lifespan)
-    app.add_middleware(LuciaMiddleware, auth=auth)
+    # Start-up: create missing tables, connect, check the schema. Shutdown: close.
+    app = FastAPI(lifespan=lifespan(auth, create_schema=True, schema=SCHEMA))
+    app.add_middleware(LuciaMiddleware, auth=auth, csrf_exempt_paths=["/webhooks/"])
 
     @app.post("/signup", status_code=201)
-    async def sign_up(
-        request_auth: Auth, username: Annotated[str, Form()], password: Annotated[str, Form()]
-    ) -> dict[str, str]:
+    async def sign_up(request_auth: Auth, username: FormField, password: FormField) -> dict[str, str]:
         try:
             user = await auth.create_user(
-                primary_key={"provider_id": "username", "provider_user_id": username, "password": password},
+                primary_key=PrimaryKey("username", username, password=password),
                 attributes={"username": username},
             )
-        except LuciaError as error:
-            raise HTTPException(400, error.code) from None
+        except InvalidInputError as error:  # an empty or oversized username, a password over the limit
+            raise HTTPException(400, error.detail) from None
+        except DuplicateKeyError:
+            raise HTTPException(409, "This username is taken.") from None
+        # A StorageError (database down) is answered 503 by LuciaMiddleware.
         request_auth.set_session(await auth.create_session(user.user_id))
         return {"user_id": user.user_id}
 
     @app.post("/signin")
     async def sign_in(
-        request: Request, request_auth: Auth, username: Annotated[str, Form()], password: Annotated[str, Form()]
+        request: Request, request_auth: Auth, username: FormField, password: FormField
     ) -> RedirectResponse:
         try:
-            key = await auth.use_key("username", username, password)
-        except LuciaError:
+            key = await auth.use_key("username", username, password, client=request_auth.client)
+        except (InvalidCredentialsError, InvalidInputError):  # one message: never say which part was wrong
             raise HTTPException(400, "Wrong username or password") from None
+        # TooManyRequestsError is answered 429 with Retry-After by LuciaMiddleware.
         request_auth.set_session(await auth.create_session(key.user_id))
         return RedirectResponse(safe_redirect(request.query_params.get("next"), default="/"), status_code=303)
 
@@ -72,6 +81,11 @@ def create_app(database: str = "app.db", **lucia_options: Any) -> FastAPI:
         await auth.invalidate_session(session.session_id)
         request_auth.set_session(None)
         return {"signed_out": True}
+
+    @app.post("/webhooks/payment")
+    async def webhook(request_auth: Auth) -> dict[str, bool]:
+        # Exempt from the CSRF 403 (csrf_exempt_paths): a cross-origin post never gets the session.
+        return {"received": True, "signed_in": await request_auth.validate() is not None}
 
     return app
 

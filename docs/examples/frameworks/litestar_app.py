@@ -18,10 +18,13 @@ from litestar.exceptions import HTTPException
 from litestar.params import Body
 from litestar.response import Redirect
 
-from lucia import Lucia, LuciaError
+from lucia import DuplicateKeyError, InvalidCredentialsError, InvalidInputError, Lucia, PrimaryKey
 from lucia.integrations.litestar import AuthDependency, LuciaDependency, LuciaPlugin, requires_user
 from lucia.redirects import safe_redirect
 from lucia_sqlite import SQLiteAdapter
+
+#: What ``create_schema()`` adds for this app: a ``username`` column on the user table.
+SCHEMA = {"user_columns": {"username": "string"}}
 
 
 @dataclass
@@ -40,11 +43,14 @@ async def sign_up(data: Form, lucia: LuciaDependency, auth: AuthDependency) -> d
     """Create a user with a username key, sign them in."""
     try:
         user = await lucia.create_user(
-            primary_key={"provider_id": "username", "provider_user_id": data.username, "password": data.password},
+            primary_key=PrimaryKey("username", data.username, password=data.password),
             attributes={"username": data.username},
         )
-    except LuciaError as error:  # AUTH_DUPLICATE_KEY_ID, AUTH_INVALID_INPUT
-        raise HTTPException(status_code=400, detail=error.code) from None
+    except InvalidInputError as error:  # an empty or oversized username, a password over the limit
+        raise HTTPException(status_code=400, detail=error.detail) from None
+    except DuplicateKeyError:
+        raise HTTPException(status_code=409, detail="This username is taken.") from None
+    # A StorageError (database down) is answered 503 by the plugin's exception handler.
     auth.set_session(await lucia.create_session(user.user_id))
     return {"user_id": user.user_id}
 
@@ -55,9 +61,10 @@ async def sign_in(
 ) -> Redirect:
     """Check the password, start a session, go back where the user came from."""
     try:
-        key = await lucia.use_key("username", data.username, data.password)
-    except LuciaError:
+        key = await lucia.use_key("username", data.username, data.password, client=auth.client)
+    except (InvalidCredentialsError, InvalidInputError):
         raise HTTPException(status_code=400, detail="wrong username or password") from None  # never say which
+    # TooManyRequestsError is answered 429 with Retry-After by the plugin's exception handler.
     auth.set_session(await lucia.create_session(key.user_id))
     return Redirect(safe_redirect(request.query_params.get("next"), default="/"), status_code=303)
 
@@ -86,25 +93,23 @@ async def home() -> str:
     return "Lucia on Litestar"
 
 
-def create_app(auth: Lucia) -> Litestar:
-    """The application, with Lucia installed (handlers get ``lucia`` and ``auth`` injected)."""
-    return Litestar([sign_up, sign_in, me, sign_out, home], plugins=[LuciaPlugin(auth=auth)])
+@post("/webhooks/payment", status_code=200)
+async def webhook(auth: AuthDependency) -> dict[str, bool]:
+    """Exempt from the CSRF 403 (csrf_exempt_paths): a cross-origin post never gets the session."""
+    return {"received": True, "signed_in": await auth.validate() is not None}
 
 
-def main() -> None:
-    """Serve the app on http://127.0.0.1:8000 with SQLite in ``app.db``."""
-    import uvicorn
-
-    adapter = SQLiteAdapter("app.db")
-    app = create_app(Lucia(adapter=adapter, env="DEV"))
-
-    async def create_schema() -> None:
-        await adapter.create_schema(user_columns={"username": "string"})
-
-    app.on_startup.append(create_schema)
-    app.on_shutdown.append(adapter.close)
-    uvicorn.run(app, host="127.0.0.1", port=8000)
+def create_app(database: str = "app.db", **lucia_options: Any) -> Litestar:
+    """The application on a SQLite file (handlers get ``lucia`` and ``auth`` injected)."""
+    # "DEV" serves plain http://127.0.0.1; "PROD" (behind https) makes the cookie Secure.
+    lucia_options.setdefault("env", "DEV")
+    auth = Lucia(adapter=SQLiteAdapter(database), **lucia_options)
+    # on_startup: create missing tables, connect, check the schema; on_shutdown: close.
+    plugin = LuciaPlugin(auth=auth, csrf_exempt_paths=["/webhooks/"], create_schema=True, schema=SCHEMA)
+    return Litestar([sign_up, sign_in, me, sign_out, webhook, home], plugins=[plugin])
 
 
 if __name__ == "__main__":
-    main()
+    import uvicorn
+
+    uvicorn.run(create_app(), host="127.0.0.1", port=8000)

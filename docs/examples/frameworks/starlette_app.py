@@ -6,8 +6,6 @@ and open http://127.0.0.1:8000. The tests import :func:`create_app` and run it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -16,42 +14,47 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from lucia import Lucia, LuciaError
-from lucia.integrations.starlette import LuciaMiddleware, get_auth, require_user
+from lucia import DuplicateKeyError, InvalidCredentialsError, InvalidInputError, Lucia, PrimaryKey
+from lucia.integrations.starlette import LuciaMiddleware, get_auth, lifespan, require_user
 from lucia.redirects import safe_redirect
 from lucia_sqlite import SQLiteAdapter
+
+#: What ``create_schema()`` adds for this app: a ``username`` column on the user table.
+SCHEMA = {"user_columns": {"username": "string"}}
 
 
 def create_app(database: str = "app.db", **lucia_options: Any) -> Starlette:
     """The app on a SQLite file; ``lucia_options`` go to :class:`lucia.Lucia`."""
-    adapter = SQLiteAdapter(database)
-    auth = Lucia(adapter=adapter, **lucia_options)
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await adapter.create_schema(user_columns={"username": "string"})
-        yield
-        await adapter.close()
+    # "DEV" serves plain http://127.0.0.1; "PROD" (behind https) makes the cookie Secure,
+    # which a browser never sends back over plain http.
+    lucia_options.setdefault("env", "DEV")
+    auth = Lucia(adapter=SQLiteAdapter(database), **lucia_options)
 
     async def sign_up(request: Request) -> Response:
         form = await request.form()
         username, password = str(form.get("username", "")), str(form.get("password", ""))
         try:
             user = await auth.create_user(
-                primary_key={"provider_id": "username", "provider_user_id": username, "password": password},
+                primary_key=PrimaryKey("username", username, password=password),
                 attributes={"username": username},
             )
-        except LuciaError as error:
-            return PlainTextResponse(error.code, status_code=400)
+        except InvalidInputError as error:  # an empty or oversized username, a password over the limit
+            return PlainTextResponse(error.detail, status_code=400)
+        except DuplicateKeyError:
+            return PlainTextResponse("This username is taken.", status_code=409)
+        # A StorageError (database down) is answered 503 by LuciaMiddleware.
         get_auth(request).set_session(await auth.create_session(user.user_id))
         return JSONResponse({"user_id": user.user_id}, status_code=201)
 
     async def sign_in(request: Request) -> Response:
         form = await request.form()
+        username, password = str(form.get("username", "")), str(form.get("password", ""))
         try:
-            key = await auth.use_key("username", str(form.get("username", "")), str(form.get("password", "")))
-        except LuciaError:
+            # client: per-address throttling (the forwarded address behind a trusted proxy).
+            key = await auth.use_key("username", username, password, client=get_auth(request).client)
+        except (InvalidCredentialsError, InvalidInputError):  # one message: never say which part was wrong
             return PlainTextResponse("Wrong username or password", status_code=400)
+        # TooManyRequestsError is answered 429 with Retry-After by LuciaMiddleware.
         get_auth(request).set_session(await auth.create_session(key.user_id))
         return RedirectResponse(safe_redirect(request.query_params.get("next"), default="/"), status_code=303)
 
@@ -80,7 +83,8 @@ def create_app(database: str = "app.db", **lucia_options: Any) -> Starlette:
             Route("/signout", sign_out, methods=["POST"]),
         ],
         middleware=[Middleware(LuciaMiddleware, auth=auth, csrf_exempt_paths=["/webhooks/"])],
-        lifespan=lifespan,
+        # Start-up: create missing tables, connect, check the schema. Shutdown: close.
+        lifespan=lifespan(auth, create_schema=True, schema=SCHEMA),
     )
 
 

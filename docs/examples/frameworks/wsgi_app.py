@@ -14,12 +14,22 @@ from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
-from lucia import Lucia, LuciaError, SyncLucia
+from lucia import DuplicateKeyError, InvalidCredentialsError, InvalidInputError, Lucia, PrimaryKey, SyncLucia
 from lucia.integrations.wsgi import LuciaMiddleware, StartResponse, WSGIEnvironment, get_auth
 from lucia.redirects import safe_redirect
 from lucia_sqlite import SQLiteAdapter
 
-_REASONS = {200: "OK", 201: "Created", 303: "See Other", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}
+#: What ``create_schema()`` adds for this app: a ``username`` column on the user table.
+SCHEMA = {"user_columns": {"username": "string"}}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    303: "See Other",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    409: "Conflict",
+}
 
 
 def _form(environ: WSGIEnvironment) -> dict[str, str]:
@@ -41,9 +51,10 @@ def _respond(
 
 def create_app(database: str = "app.db", **lucia_options: Any) -> LuciaMiddleware:
     """The app on a SQLite file; ``lucia_options`` go to :class:`lucia.Lucia`."""
-    adapter = SQLiteAdapter(database)
-    auth = SyncLucia(Lucia(adapter=adapter, **lucia_options))
-    auth.call(partial(adapter.create_schema, user_columns={"username": "string"}))
+    # "DEV" serves plain http://127.0.0.1; "PROD" (behind https) makes the cookie Secure.
+    lucia_options.setdefault("env", "DEV")
+    # The async core runs on SyncLucia's own loop thread; so does the adapter.
+    auth = SyncLucia(Lucia(adapter=SQLiteAdapter(database), **lucia_options))
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = get_auth(environ)
@@ -51,28 +62,33 @@ def create_app(database: str = "app.db", **lucia_options: Any) -> LuciaMiddlewar
         respond = partial(_respond, start_response)
         if route == ("POST", "/signup"):
             form = _form(environ)
+            username, password = form.get("username", ""), form.get("password", "")
             try:
                 user = auth.create_user(
-                    primary_key={
-                        "provider_id": "username",
-                        "provider_user_id": form.get("username", ""),
-                        "password": form.get("password", ""),
-                    },
-                    attributes={"username": form.get("username", "")},
+                    primary_key=PrimaryKey("username", username, password=password),
+                    attributes={"username": username},
                 )
-            except LuciaError as error:
-                return respond(400, {"error": error.code})
+            except InvalidInputError as error:  # an empty or oversized username, a password over the limit
+                return respond(400, {"error": error.detail})
+            except DuplicateKeyError:
+                return respond(409, {"error": "This username is taken."})
+            # A StorageError (database down) is answered 503 by LuciaMiddleware.
             request.set_session(auth.create_session(user.user_id))
             return respond(201, {"user_id": user.user_id})
         if route == ("POST", "/signin"):
             form = _form(environ)
             try:
-                key = auth.use_key("username", form.get("username", ""), form.get("password", ""))
-            except LuciaError:
+                key = auth.use_key(
+                    "username", form.get("username", ""), form.get("password", ""), client=request.client
+                )
+            except (InvalidCredentialsError, InvalidInputError):  # never say which part was wrong
                 return respond(400, {"error": "Wrong username or password"})
+            # TooManyRequestsError is answered 429 with Retry-After by LuciaMiddleware.
             request.set_session(auth.create_session(key.user_id))
             query = parse_qs(environ.get("QUERY_STRING", ""))
             return respond(303, location=safe_redirect(query.get("next", [None])[0], default="/"))
+        if route == ("POST", "/webhooks/payment"):  # exempt from the CSRF 403, never signed in cross-origin
+            return respond(200, {"received": True, "signed_in": request.validate() is not None})
         session, user = request.validate_user()
         if route[1] in ("/me", "/signout") and user is None:
             return respond(401, {"error": "Unauthorized"})
@@ -84,7 +100,9 @@ def create_app(database: str = "app.db", **lucia_options: Any) -> LuciaMiddlewar
             return respond(200, {"signed_out": True})
         return respond(404, {"error": "Not found"})
 
-    return LuciaMiddleware(app, auth=auth)
+    # Start-up (now): create missing tables, connect, check the schema. The adapter is
+    # closed with SyncLucia at interpreter exit, or by application.close().
+    return LuciaMiddleware(app, auth=auth, csrf_exempt_paths=["/webhooks/"], create_schema=True, schema=SCHEMA)
 
 
 if __name__ == "__main__":

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from types import ModuleType
 
-import anyio
 import pytest
 
 from lucia.testing import FakeClock
-from lucia_sqlite import SQLiteAdapter
 
-# The test modules import the shared scenario as ``_scenario`` (importlib import mode
+# The test modules import the shared suite as ``_scenario`` (importlib import mode
 # puts no test directory on sys.path by itself).
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
+
+from _scenario import Servers  # noqa: E402
 
 #: docs/examples/frameworks/: the runnable apps the docs show and these tests run.
 EXAMPLES = HERE.parents[3] / "docs" / "examples" / "frameworks"
@@ -36,17 +37,17 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-async def _create_schema(path: str) -> None:
-    async with SQLiteAdapter(path) as adapter:
-        await adapter.create_schema(user_columns={"username": "string"})
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    """The path of a fresh SQLite database (the example apps create their schema at start-up)."""
+    return str(tmp_path / "auth.db")
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> str:
-    """A fresh SQLite database file with the Lucia schema (and a ``username`` column)."""
-    path = str(tmp_path / "auth.db")
-    anyio.run(_create_schema, path)
-    return path
+def servers(database: str, clock: FakeClock) -> Iterator[Servers]:
+    """Serves the apps of one test and stops them at its end (the ``serve`` fixtures use it)."""
+    with ExitStack() as stack:
+        yield Servers(stack, database, clock)
 
 
 def load_example(name: str) -> ModuleType:

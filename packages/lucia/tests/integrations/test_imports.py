@@ -1,11 +1,57 @@
-"""Integrations are opt-in: ``import lucia`` never loads a web framework."""
+"""Integrations are opt-in and their public surface is pinned.
+
+``import lucia`` never loads a web framework; each integration module exports exactly
+the names below (a change to them is a deliberate, reviewed act).
+"""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
+import types
+
+import pytest
 
 FRAMEWORKS = ["starlette", "fastapi", "django", "flask", "aiohttp", "litestar", "quart", "werkzeug", "uvicorn"]
+
+#: Every integration module and exactly what it exports.
+INTEGRATION_SURFACE: dict[str, list[str]] = {
+    "lucia.integrations.aiohttp": ["AUTH_KEY", "LUCIA_KEY", "get_auth", "lucia_request", "require_user", "setup"],
+    "lucia.integrations.asgi": [
+        "ASGIApp",
+        "LifespanMiddleware",
+        "LuciaMiddleware",
+        "Message",
+        "Receive",
+        "Scope",
+        "Send",
+        "get_auth",
+        "lifespan",
+        "lucia_request",
+    ],
+    "lucia.integrations.django": ["LuciaMiddleware", "close", "login_required", "lucia_request"],
+    "lucia.integrations.flask": ["FlaskLucia", "get_auth", "login_required", "require_user"],
+    "lucia.integrations.litestar": [
+        "AuthDependency",
+        "LuciaDependency",
+        "LuciaPlugin",
+        "get_auth",
+        "require_user",
+        "requires_user",
+    ],
+    "lucia.integrations.quart": ["QuartLucia", "get_auth", "login_required", "require_user"],
+    "lucia.integrations.starlette": ["LuciaMiddleware", "get_auth", "lifespan", "optional_user", "require_user"],
+    "lucia.integrations.wsgi": [
+        "ENVIRON_KEY",
+        "LuciaMiddleware",
+        "StartResponse",
+        "WSGIApp",
+        "WSGIEnvironment",
+        "get_auth",
+        "lucia_request",
+    ],
+}
 
 
 def test_importing_lucia_loads_no_framework() -> None:
@@ -16,3 +62,16 @@ def test_importing_lucia_loads_no_framework() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("module_name", sorted(INTEGRATION_SURFACE))
+def test_integration_exports_are_pinned(module_name: str) -> None:
+    """Each integration module exports exactly its pinned names, each documented."""
+    module = importlib.import_module(module_name)
+    assert module.__all__ == INTEGRATION_SURFACE[module_name]
+    for name in module.__all__:
+        obj = getattr(module, name)
+        # A type alias is no class (Python 3.10 says ``isinstance(Callable[...], type)``).
+        is_class = isinstance(obj, type) and not isinstance(obj, types.GenericAlias)
+        if is_class or (callable(obj) and hasattr(obj, "__code__")):
+            assert obj.__doc__, f"{module_name}.{name} has no docstring"

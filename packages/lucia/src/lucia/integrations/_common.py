@@ -1,17 +1,76 @@
-"""What every integration shares: pending cookies, the CSRF gate, exempt paths. No I/O."""
+"""What every integration shares: pending cookies, the CSRF gate, errors as HTTP answers, start and stop.
+
+No framework is imported here: each integration renders an :class:`ErrorResponse` in
+its own response type and calls :func:`start` / :func:`stop` from its own lifecycle hook.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import logging
+import math
+from collections.abc import AsyncIterator, Collection, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Union
+
+import anyio.to_thread
 
 from lucia._core import Lucia
+from lucia._errors import StorageError, TooManyRequestsError
 from lucia._request import LuciaRequest, RequestCredentials
+from lucia._sync import SyncLucia
 from lucia.cookies import Cookie
 
-__all__ = ["FORBIDDEN_TEXT", "PendingCookies", "accept", "is_exempt"]
+__all__ = [
+    "MISSING_ORIGIN_TEXT",
+    "UNTRUSTED_ORIGIN_TEXT",
+    "AnyLucia",
+    "ErrorResponse",
+    "PendingCookies",
+    "accept",
+    "answer_for",
+    "create_schema",
+    "error_response",
+    "is_exempt",
+    "running",
+    "start",
+    "start_sync",
+    "stop",
+]
 
-#: The body of the ``403`` an integration answers to an unsafe request that failed the CSRF check.
-FORBIDDEN_TEXT = "Forbidden: the origin of this request could not be verified (CSRF check)"
+logger = logging.getLogger("lucia.integrations")
+
+AnyLucia = Union[Lucia, SyncLucia]
+
+#: The ``403`` body for an unsafe request that says nothing about where it comes from.
+MISSING_ORIGIN_TEXT = (
+    "Forbidden (CSRF check): the request has neither an Origin nor a Sec-Fetch-Site header, "
+    "so where it comes from cannot be verified."
+)
+#: The ``403`` body for an unsafe request from an origin that is not trusted.
+UNTRUSTED_ORIGIN_TEXT = "Forbidden (CSRF check): the request comes from an origin this site does not trust."
+_UNAVAILABLE_TEXT = "Service Unavailable: the sign-in storage cannot be reached; try again later."
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorResponse:
+    """An HTTP answer an integration gives instead of running (or finishing) a view.
+
+    Attributes:
+        status: ``403`` (CSRF), ``429`` (throttled) or ``503`` (storage down).
+        text: A plain-text body that says what failed, never a secret or request data.
+        headers: Extra headers (``Retry-After`` for ``429``).
+    """
+
+    status: int
+    text: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def all_headers(self) -> list[tuple[str, str]]:
+        """Every header of the answer, ``Content-Type`` first."""
+        return [("Content-Type", "text/plain; charset=utf-8"), *self.headers]
 
 
 class PendingCookies:
@@ -45,13 +104,113 @@ def is_exempt(path: str, exempt_paths: Collection[str]) -> bool:
 
 def accept(
     auth: Lucia, request: LuciaRequest, path: str, exempt_paths: Collection[str], *, allow_bearer: bool
-) -> RequestCredentials | None:
-    """Read a request once; ``None`` when the integration must answer ``403`` (CSRF).
+) -> RequestCredentials | ErrorResponse:
+    """Read a request once: its credentials, or the ``403`` to answer (CSRF).
 
     An unsafe request that fails the CSRF check is refused, except on ``exempt_paths``,
-    where it goes on without a session from its cookie.
+    where it goes on without a session from its cookie. The ``403`` says whether the
+    request carried no origin at all or an untrusted one, and echoes nothing it sent.
     """
     credentials = auth.read_request(request, allow_bearer=allow_bearer)
-    if not credentials.csrf_trusted and not is_exempt(path, exempt_paths):
-        return None
-    return credentials
+    if credentials.csrf_trusted or is_exempt(path, exempt_paths):
+        return credentials
+    missing = request.get("origin") is None and request.get("sec-fetch-site") is None
+    return ErrorResponse(403, MISSING_ORIGIN_TEXT if missing else UNTRUSTED_ORIGIN_TEXT)
+
+
+def error_response(error: BaseException) -> ErrorResponse | None:
+    """The HTTP answer for a Lucia error that escaped a view, or ``None`` to let it go on.
+
+    :class:`~lucia.TooManyRequestsError` is ``429`` with ``Retry-After`` in whole
+    seconds, rounded up; :class:`~lucia.StorageError` is ``503`` (never ``500``, and
+    never ``401``: a storage fault is not an anonymous request). Other errors are the
+    application's to answer.
+    """
+    if isinstance(error, TooManyRequestsError):
+        seconds = math.ceil(error.retry_after)
+        return ErrorResponse(
+            429, f"Too Many Requests: try again in {seconds} seconds.", (("Retry-After", str(seconds)),)
+        )
+    if isinstance(error, StorageError):
+        cause = type(error.__cause__).__name__ if error.__cause__ is not None else "none"
+        logger.warning("lucia: answered 503, the storage failed (%s, cause %s)", error.code, cause)
+        return ErrorResponse(503, _UNAVAILABLE_TEXT)
+    return None
+
+
+def answer_for(error: Exception) -> ErrorResponse:
+    """:func:`error_response` for a framework's error handler registered for Lucia's errors.
+
+    Raises:
+        Exception: ``error`` itself when it is not one :func:`error_response` answers.
+    """
+    answer = error_response(error)
+    if answer is None:
+        raise error
+    return answer
+
+
+async def create_schema(auth: Lucia, schema: Mapping[str, Any] | None = None) -> None:
+    """Create the tables (collections, indexes) of every adapter of ``auth`` that has a schema.
+
+    Adapters without a ``create_schema()`` method (memory, Redis) need none and are skipped.
+
+    Args:
+        auth: The :class:`~lucia.Lucia` whose adapters to set up.
+        schema: Keyword arguments for each adapter's ``create_schema()``
+            (``{"user_columns": {"username": "text"}}``).
+    """
+    adapters = [auth.users] if auth.sessions is auth.users else [auth.users, auth.sessions]  # type: ignore[comparison-overlap]
+    for adapter in adapters:
+        create = getattr(adapter, "create_schema", None)
+        if create is not None:
+            await create(**dict(schema or {}))
+
+
+async def _start(auth: Lucia, create: bool, schema: Mapping[str, Any] | None) -> None:
+    if create:
+        await create_schema(auth, schema)
+    await auth.connect()
+
+
+async def start(auth: AnyLucia, *, create_schema: bool = False, schema: Mapping[str, Any] | None = None) -> None:
+    """At start-up: create the schema if asked, connect the adapters and check the schema.
+
+    A :class:`~lucia.SyncLucia` does it on its own loop (its adapters live there).
+
+    Raises:
+        ConfigurationError: The storage lacks what Lucia is configured for (a table, a column).
+    """
+    if isinstance(auth, SyncLucia):
+        await anyio.to_thread.run_sync(partial(auth.call, _start, auth.auth, create_schema, schema))
+    else:
+        await _start(auth, create_schema, schema)
+
+
+async def stop(auth: AnyLucia) -> None:
+    """At shutdown: close the adapters (a :class:`~lucia.SyncLucia` also stops its loop)."""
+    if isinstance(auth, SyncLucia):
+        await anyio.to_thread.run_sync(auth.close)
+    else:
+        await auth.close()
+
+
+@asynccontextmanager
+async def running(
+    auth: AnyLucia, *, create_schema: bool = False, schema: Mapping[str, Any] | None = None
+) -> AsyncIterator[None]:
+    """:func:`start` on entry and :func:`stop` on exit (also when the body or the start fails)."""
+    try:
+        await start(auth, create_schema=create_schema, schema=schema)
+    except BaseException:
+        await stop(auth)  # what a failed start opened must not keep the process alive
+        raise
+    try:
+        yield
+    finally:
+        await stop(auth)
+
+
+def start_sync(auth: SyncLucia, *, create_schema: bool = False, schema: Mapping[str, Any] | None = None) -> None:
+    """:func:`start` for synchronous code (a WSGI application's start-up, a CLI command)."""
+    auth.call(_start, auth.auth, create_schema, schema)

@@ -6,7 +6,7 @@
     from lucia.integrations.aiohttp import get_auth, require_user, setup
 
     app = web.Application()
-    setup(app, auth=auth)  # auth = Lucia(adapter=..., env="PROD")
+    setup(app, auth=auth, create_schema=True)  # auth = Lucia(adapter=..., env="DEV")
 
     async def profile(request: web.Request) -> web.Response:
         session, user = await require_user(request)  # 401 without a session
@@ -18,20 +18,24 @@ the ``Set-Cookie`` it asks for (a renewed session, :meth:`~lucia.AuthRequest.set
 to whatever response goes out, including a raised ``web.HTTPFound``; other cookies
 are left alone. An unsafe request (not GET, HEAD or OPTIONS) that fails the CSRF check
 of :class:`~lucia.CsrfProtection` is answered ``403`` before any handler runs, except on
-``csrf_exempt_paths``.
+``csrf_exempt_paths``. A :class:`~lucia.TooManyRequestsError` raised by a handler becomes
+``429`` with ``Retry-After``, a :class:`~lucia.StorageError` ``503``.
+
+:func:`setup` also adds a ``cleanup_ctx`` entry: at start-up it creates the schema (with
+``create_schema=True``), connects and checks it; at cleanup it closes the adapters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
-from typing import TYPE_CHECKING, Final
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
 from lucia._core import Lucia
 from lucia._models import Session, User
 from lucia._request import AuthRequest, LuciaRequest
-from lucia.integrations._common import FORBIDDEN_TEXT, PendingCookies, accept
+from lucia.integrations._common import ErrorResponse, PendingCookies, accept, error_response, running
 
 __all__ = ["AUTH_KEY", "LUCIA_KEY", "get_auth", "lucia_request", "require_user", "setup"]
 
@@ -54,9 +58,9 @@ def lucia_request(request: web.BaseRequest) -> LuciaRequest:
 
     The URL is built from ``request.scheme`` and ``request.host`` (the ``Host`` header)
     without parsing them, so a malformed ``Host`` makes the request's own origin unknown
-    (unsafe requests are then refused) instead of raising. Behind a TLS-terminating
-    proxy, make ``request.scheme`` right (``request.clone(scheme="https")`` in a
-    middleware placed before Lucia's, or ``aiohttp-remotes``).
+    (unsafe requests are then refused) instead of raising; the client is
+    ``request.remote``. Behind a reverse proxy, configure
+    ``Lucia(proxy_headers=ProxyHeaders(...))``.
     """
     url = f"{request.scheme}://{request.host}{request.raw_path}"
     return LuciaRequest(request.method, url, list(request.headers.items()), request.remote)
@@ -68,6 +72,8 @@ def setup(
     auth: Lucia,
     csrf_exempt_paths: Collection[str] = (),
     allow_bearer: bool = False,
+    create_schema: bool = False,
+    schema: Mapping[str, Any] | None = None,
 ) -> None:
     """Install Lucia on an application (before it starts).
 
@@ -79,6 +85,9 @@ def setup(
             they fail the CSRF check (webhooks, token APIs). A path ending in ``/`` exempts
             everything under it. Such requests still never get a session from the cookie.
         allow_bearer: Also accept ``Authorization: Bearer <token>`` (for API clients).
+        create_schema: Create missing tables at start-up (``CREATE TABLE IF NOT EXISTS``).
+        schema: Keyword arguments for the adapter's ``create_schema()``,
+            e.g. ``{"user_columns": {"username": "text"}}``.
     """
     app[LUCIA_KEY] = auth
     exempt = tuple(csrf_exempt_paths)
@@ -86,15 +95,33 @@ def setup(
     @web.middleware
     async def lucia_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
         credentials = accept(auth, lucia_request(request), request.path, exempt, allow_bearer=allow_bearer)
-        if credentials is None:
-            return web.Response(status=403, text=FORBIDDEN_TEXT)
+        if isinstance(credentials, ErrorResponse):
+            return _response(credentials)
         pending = PendingCookies()
         request[_COOKIES] = pending
         request[AUTH_KEY] = AuthRequest(auth, credentials, pending.set)
-        return await handler(request)
+        try:
+            return await handler(request)
+        except Exception as error:
+            answer = error_response(error)
+            if answer is None:
+                raise
+            return _response(answer)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        async with running(auth, create_schema=create_schema, schema=schema):
+            yield
 
     app.middlewares.append(lucia_middleware)
     app.on_response_prepare.append(_write_cookies)
+    app.cleanup_ctx.append(lifecycle)
+
+
+def _response(answer: ErrorResponse) -> web.Response:
+    response = web.Response(status=answer.status, text=answer.text)
+    for name, value in answer.headers:
+        response.headers[name] = value
+    return response
 
 
 async def _write_cookies(request: web.Request, response: web.StreamResponse) -> None:

@@ -19,19 +19,42 @@ are left alone. Ask for cookies before the response starts: afterwards they rais
 An unsafe request (not GET, HEAD or OPTIONS) that fails the CSRF check of
 :class:`~lucia.CsrfProtection` is answered ``403`` before the application runs, except
 on ``csrf_exempt_paths`` (webhooks): those requests reach the application but never get
-a session from their cookie.
+a session from their cookie. A :class:`~lucia.TooManyRequestsError` escaping the
+application becomes ``429`` with ``Retry-After``, a :class:`~lucia.StorageError`
+``503`` (when the response has not started yet).
+
+Start-up and shutdown: :func:`lifespan` is a lifespan context for Starlette, FastAPI
+and Litestar (connect, check and optionally create the schema; close);
+:class:`LifespanMiddleware` answers the lifespan protocol for an application that has
+none of its own (Django's ``ASGIHandler``)::
+
+    application = LifespanMiddleware(LuciaMiddleware(app, auth=auth), auth=auth, create_schema=True)
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, MutableMapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from lucia._core import Lucia
 from lucia._request import AuthRequest, LuciaRequest
-from lucia.integrations._common import FORBIDDEN_TEXT, PendingCookies, accept
+from lucia.integrations._common import AnyLucia, ErrorResponse, PendingCookies, accept, error_response, running
+from lucia.integrations._common import start as start_lucia
+from lucia.integrations._common import stop as stop_lucia
 
-__all__ = ["ASGIApp", "LuciaMiddleware", "Message", "Receive", "Scope", "Send", "get_auth", "lucia_request"]
+__all__ = [
+    "ASGIApp",
+    "LifespanMiddleware",
+    "LuciaMiddleware",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
+    "get_auth",
+    "lifespan",
+    "lucia_request",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -111,8 +134,8 @@ class LuciaMiddleware:
             self.csrf_exempt_paths,
             allow_bearer=self.allow_bearer,
         )
-        if credentials is None:
-            await _forbidden(send)
+        if isinstance(credentials, ErrorResponse):
+            await _send_error(send, credentials)
             return
         pending = PendingCookies()
         scope.setdefault("state", {})["auth"] = AuthRequest(self.auth, credentials, pending.set)
@@ -126,16 +149,91 @@ class LuciaMiddleware:
                     message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_cookies)
+        try:
+            await self.app(scope, receive, send_with_cookies)
+        except Exception as error:
+            answer = error_response(error)
+            if answer is None or pending.sent:  # not ours, or too late to answer
+                raise
+            await _send_error(send_with_cookies, answer)
 
 
-async def _forbidden(send: Send) -> None:
-    body = FORBIDDEN_TEXT.encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+async def _send_error(send: Send, answer: ErrorResponse) -> None:
+    body = answer.text.encode()
+    headers = [(name.lower().encode(), value.encode("latin-1")) for name, value in answer.all_headers]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})  # Quart 0.23 reads it
+
+
+def lifespan(
+    auth: AnyLucia, *, create_schema: bool = False, schema: Mapping[str, Any] | None = None
+) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+    """A lifespan for ``Starlette(lifespan=...)``, ``FastAPI(lifespan=...)`` or ``Litestar(lifespan=[...])``.
+
+    At start-up it creates the schema (with ``create_schema=True``), connects the
+    adapters and checks the schema (:meth:`lucia.Lucia.connect`), so a missing table or
+    column stops the server before it serves; at shutdown it closes the adapters (their
+    threads and pools), so the server stops promptly on SIGTERM. Inside your own
+    lifespan: ``async with lifespan(auth)(app): yield``.
+
+    Args:
+        auth: The :class:`~lucia.Lucia` (or :class:`~lucia.SyncLucia`) to run.
+        create_schema: Create missing tables at start-up (``CREATE TABLE IF NOT EXISTS``).
+        schema: Keyword arguments for the adapter's ``create_schema()``,
+            e.g. ``{"user_columns": {"username": "text"}}``.
+    """
+
+    def enter(app: Any) -> AbstractAsyncContextManager[None]:
+        return running(auth, create_schema=create_schema, schema=schema)
+
+    return enter
+
+
+class LifespanMiddleware:
+    """Answers the ASGI lifespan protocol for an application without one (Django's ``ASGIHandler``).
+
+    ``lifespan.startup`` runs :func:`lifespan`'s start-up, ``lifespan.shutdown`` its
+    shutdown; a failed start-up is reported as ``lifespan.startup.failed``, so the
+    server exits instead of serving. Lifespan events are not passed on to ``app``
+    (an application with a lifespan of its own uses :func:`lifespan` inside it); HTTP
+    and websocket connections are.
+
+    Args:
+        app: The ASGI application.
+        auth: The :class:`~lucia.Lucia` (or :class:`~lucia.SyncLucia`) to run.
+        create_schema: Create missing tables at start-up.
+        schema: Keyword arguments for the adapter's ``create_schema()``.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, auth: AnyLucia, create_schema: bool = False, schema: Mapping[str, Any] | None = None
+    ) -> None:
+        self.app = app
+        self.auth = auth
+        self.create_schema = create_schema
+        self.schema = schema
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await start_lucia(self.auth, create_schema=self.create_schema, schema=self.schema)
+                except Exception as error:
+                    await stop_lucia(self.auth)
+                    await send({"type": "lifespan.startup.failed", "message": f"{type(error).__name__}: {error}"})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await stop_lucia(self.auth)
+                except Exception as error:
+                    await send({"type": "lifespan.shutdown.failed", "message": f"{type(error).__name__}: {error}"})
+                    return
+                await send({"type": "lifespan.shutdown.complete"})
+                return

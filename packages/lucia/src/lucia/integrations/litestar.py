@@ -10,7 +10,7 @@
         session, user = await auth.validate_user()
         return {"user_id": user.user_id}
 
-    app = Litestar([me], plugins=[LuciaPlugin(auth=auth)])  # auth = Lucia(adapter=..., env="PROD")
+    app = Litestar([me], plugins=[LuciaPlugin(auth=auth, create_schema=True)])  # auth = Lucia(adapter=...)
 
 :class:`LuciaPlugin` installs the ASGI middleware of :mod:`lucia.integrations.asgi`
 (the :class:`~lucia.AuthRequest` is on ``request.state.auth``; its ``Set-Cookie`` headers
@@ -19,15 +19,18 @@ are appended to the response, other cookies left alone) and two dependencies: ``
 (the :class:`~lucia.Lucia`, ``LuciaDependency``).
 An unsafe request (not GET, HEAD or OPTIONS) that fails the CSRF check of
 :class:`~lucia.CsrfProtection` is answered ``403`` before its handler runs, except on
-``csrf_exempt_paths``.
+``csrf_exempt_paths``. Exception handlers answer a :class:`~lucia.TooManyRequestsError`
+with ``429`` and ``Retry-After``, a :class:`~lucia.StorageError` with ``503``; an
+``on_startup`` hook creates the schema (with ``create_schema=True``), connects and checks
+it, an ``on_shutdown`` hook closes the adapters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
-from litestar import Request
+from litestar import MediaType, Request, Response
 from litestar.config.app import AppConfig
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
@@ -37,9 +40,11 @@ from litestar.middleware import DefineMiddleware
 from litestar.plugins import InitPluginProtocol
 
 from lucia._core import Lucia
+from lucia._errors import StorageError, TooManyRequestsError
 from lucia._models import Session, User
 from lucia._request import AuthRequest
 from lucia.integrations import asgi
+from lucia.integrations._common import answer_for, start, stop
 
 __all__ = ["AuthDependency", "LuciaDependency", "LuciaPlugin", "get_auth", "require_user", "requires_user"]
 
@@ -89,6 +94,11 @@ async def requires_user(connection: AnyConnection, _: BaseRouteHandler) -> None:
     await require_user(connection)
 
 
+def _error_handler(request: Request[Any, Any, Any], error: Exception) -> Response[str]:
+    answer = answer_for(error)
+    return Response(answer.text, status_code=answer.status, headers=dict(answer.headers), media_type=MediaType.TEXT)
+
+
 class LuciaPlugin(InitPluginProtocol):
     """Installs Lucia on a Litestar application: ``Litestar(plugins=[LuciaPlugin(auth=auth)])``.
 
@@ -102,17 +112,30 @@ class LuciaPlugin(InitPluginProtocol):
             exempts every path under it. Such requests still never get a session from
             their cookie.
         allow_bearer: Also accept ``Authorization: Bearer <token>`` (API clients).
+        create_schema: Create missing tables at start-up (``CREATE TABLE IF NOT EXISTS``).
+        schema: Keyword arguments for the adapter's ``create_schema()``,
+            e.g. ``{"user_columns": {"username": "text"}}``.
     """
 
-    __slots__ = ("allow_bearer", "auth", "csrf_exempt_paths")
+    __slots__ = ("allow_bearer", "auth", "create_schema", "csrf_exempt_paths", "schema")
 
-    def __init__(self, *, auth: Lucia, csrf_exempt_paths: Collection[str] = (), allow_bearer: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        auth: Lucia,
+        csrf_exempt_paths: Collection[str] = (),
+        allow_bearer: bool = False,
+        create_schema: bool = False,
+        schema: Mapping[str, Any] | None = None,
+    ) -> None:
         self.auth = auth
         self.csrf_exempt_paths = tuple(csrf_exempt_paths)
         self.allow_bearer = allow_bearer
+        self.create_schema = create_schema
+        self.schema = schema
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        """Add the middleware (outermost, so every other middleware sees the session) and dependencies."""
+        """Add the middleware (outermost), dependencies, exception handlers and lifecycle hooks."""
         app_config.middleware.insert(
             0,
             DefineMiddleware(
@@ -133,4 +156,16 @@ class LuciaPlugin(InitPluginProtocol):
         app_config.signature_namespace.update(
             {"AuthRequest": AuthRequest, "Lucia": Lucia, "Session": Session, "User": User}
         )
+        for error in (TooManyRequestsError, StorageError):
+            app_config.exception_handlers.setdefault(error, _error_handler)
+        create_schema, schema = self.create_schema, self.schema
+
+        async def start_lucia() -> None:
+            await start(auth, create_schema=create_schema, schema=schema)
+
+        async def stop_lucia() -> None:
+            await stop(auth)
+
+        app_config.on_startup.append(start_lucia)
+        app_config.on_shutdown.append(stop_lucia)
         return app_config

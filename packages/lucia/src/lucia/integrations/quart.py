@@ -6,7 +6,7 @@
     from lucia.integrations.quart import QuartLucia, login_required, require_user
 
     app = Quart(__name__)
-    QuartLucia(app, auth=auth)  # or lucia = QuartLucia(auth=auth); lucia.init_app(app)
+    QuartLucia(app, auth=auth, create_schema=True)  # or lucia = QuartLucia(auth=auth); lucia.init_app(app)
 
     @app.get("/me")
     @login_required  # 401 without a session
@@ -21,21 +21,27 @@ request, puts the request's :class:`~lucia.AuthRequest` on ``quart.g.auth``
 :meth:`~lucia.AuthRequest.set_session`) are appended to the response, other cookies
 left alone. An unsafe request (not GET, HEAD or OPTIONS) that fails the CSRF check of
 :class:`~lucia.CsrfProtection` is answered ``403`` before Quart sees it, except on
-``csrf_exempt_paths``.
+``csrf_exempt_paths``. Error handlers answer a :class:`~lucia.TooManyRequestsError` with
+``429`` and ``Retry-After``, a :class:`~lucia.StorageError` with ``503``. A
+``before_serving`` hook creates the schema (with ``create_schema=True``), connects and
+checks it; an ``after_serving`` hook closes the adapters, so that the server stops on
+SIGTERM (aiosqlite's threads would keep it alive).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from functools import wraps
-from typing import ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar, cast
 
-from quart import Quart, abort, g, request
+from quart import Quart, Response, abort, g, request
 
 from lucia._core import Lucia
+from lucia._errors import StorageError, TooManyRequestsError
 from lucia._models import Session, User
 from lucia._request import AuthRequest
 from lucia.integrations import asgi
+from lucia.integrations._common import answer_for, start, stop
 
 __all__ = ["QuartLucia", "get_auth", "login_required", "require_user"]
 
@@ -55,6 +61,9 @@ class QuartLucia:
             exempts every path under it. Such requests still never get a session from
             their cookie.
         allow_bearer: Also accept ``Authorization: Bearer <token>`` (API clients).
+        create_schema: Create missing tables before serving (``CREATE TABLE IF NOT EXISTS``).
+        schema: Keyword arguments for the adapter's ``create_schema()``,
+            e.g. ``{"user_columns": {"username": "text"}}``.
     """
 
     def __init__(
@@ -64,10 +73,14 @@ class QuartLucia:
         auth: Lucia,
         csrf_exempt_paths: Collection[str] = (),
         allow_bearer: bool = False,
+        create_schema: bool = False,
+        schema: Mapping[str, Any] | None = None,
     ) -> None:
         self.auth = auth
         self.csrf_exempt_paths = tuple(csrf_exempt_paths)
         self.allow_bearer = allow_bearer
+        self.create_schema = create_schema
+        self.schema = schema
         if app is not None:
             self.init_app(app)
 
@@ -82,6 +95,21 @@ class QuartLucia:
         )
         app.asgi_app = middleware  # type: ignore[method-assign,assignment]
         app.before_request(_bind_auth)
+        app.register_error_handler(TooManyRequestsError, _error_handler)
+        app.register_error_handler(StorageError, _error_handler)
+        app.before_serving(self._start)
+        app.after_serving(self._stop)
+
+    async def _start(self) -> None:
+        await start(self.auth, create_schema=self.create_schema, schema=self.schema)
+
+    async def _stop(self) -> None:
+        await stop(self.auth)
+
+
+async def _error_handler(error: Exception) -> Response:
+    answer = answer_for(error)
+    return Response(answer.text, status=answer.status, headers=dict(answer.all_headers))
 
 
 async def _bind_auth() -> None:

@@ -4,9 +4,13 @@ Starlette::
 
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
-    from lucia.integrations.starlette import LuciaMiddleware, require_user
+    from lucia.integrations.starlette import LuciaMiddleware, lifespan, require_user
 
-    app = Starlette(routes=routes, middleware=[Middleware(LuciaMiddleware, auth=auth)])
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(LuciaMiddleware, auth=auth)],
+        lifespan=lifespan(auth, create_schema=True),  # connect + check at start-up, close at shutdown
+    )
 
     async def profile(request):
         session, user = await require_user(request)  # HTTPException(401) without a session
@@ -17,7 +21,7 @@ FastAPI::
     from typing import Annotated
     from fastapi import Depends, FastAPI
 
-    app = FastAPI()
+    app = FastAPI(lifespan=lifespan(auth))
     app.add_middleware(LuciaMiddleware, auth=auth)
 
     @app.get("/me")
@@ -27,8 +31,11 @@ FastAPI::
 
 The middleware (pure ASGI, see :mod:`lucia.integrations.asgi`) puts the
 :class:`~lucia.AuthRequest` on ``request.state.auth``, appends its ``Set-Cookie``
-headers to the response, and answers ``403`` to unsafe requests that fail the CSRF
-check (except on ``csrf_exempt_paths``).
+headers to the response, answers ``403`` to unsafe requests that fail the CSRF
+check (except on ``csrf_exempt_paths``), and turns a :class:`~lucia.TooManyRequestsError`
+raised by a route into ``429`` with ``Retry-After`` and a :class:`~lucia.StorageError`
+into ``503``. ``get_auth(request).client`` is the client's address for
+``use_key(..., client=...)``.
 """
 
 from __future__ import annotations
@@ -39,8 +46,9 @@ from starlette.requests import HTTPConnection
 from lucia._models import Session, User
 from lucia._request import AuthRequest
 from lucia.integrations import asgi
+from lucia.integrations.asgi import lifespan
 
-__all__ = ["LuciaMiddleware", "get_auth", "optional_user", "require_user"]
+__all__ = ["LuciaMiddleware", "get_auth", "lifespan", "optional_user", "require_user"]
 
 
 class LuciaMiddleware(asgi.LuciaMiddleware):

@@ -5,8 +5,9 @@
     from lucia import Lucia, SyncLucia
     from lucia.integrations.wsgi import LuciaMiddleware, get_auth
 
-    sync_auth = SyncLucia(Lucia(adapter=SQLiteAdapter("app.db")))
-    application = LuciaMiddleware(my_wsgi_app, auth=sync_auth)
+    sync_auth = SyncLucia(Lucia(adapter=SQLiteAdapter("app.db"), env="DEV"))
+    # Connects and checks the schema now (create_schema=True creates missing tables first).
+    application = LuciaMiddleware(my_wsgi_app, auth=sync_auth, create_schema=True)
 
     # inside the wrapped app:
     session, user = get_auth(environ).validate_user()
@@ -20,19 +21,26 @@ the ``Set-Cookie`` headers it asks for to the headers the application passes to
 An unsafe request (not GET, HEAD or OPTIONS) that fails the CSRF check of
 :class:`~lucia.CsrfProtection` is answered ``403`` before the application runs, except
 on ``csrf_exempt_paths`` (webhooks): those requests reach the application but never get
-a session from their cookie.
+a session from their cookie. A :class:`~lucia.TooManyRequestsError` raised by the
+application becomes ``429`` with ``Retry-After``, a :class:`~lucia.StorageError` ``503``
+(before ``start_response``; afterwards the error goes on to the server).
+
+The adapters live on :class:`~lucia.SyncLucia`'s loop thread; it closes them (and stops)
+at interpreter exit, or earlier with :meth:`LuciaMiddleware.close` (a server's shutdown
+hook, such as gunicorn's ``worker_exit``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Union
 
 from lucia._core import Lucia
 from lucia._request import LuciaRequest
 from lucia._sync import SyncAuthRequest, SyncLucia
-from lucia.integrations._common import FORBIDDEN_TEXT, PendingCookies, accept
+from lucia.integrations._common import ErrorResponse, PendingCookies, accept, error_response, start_sync
 
 __all__ = ["ENVIRON_KEY", "LuciaMiddleware", "StartResponse", "WSGIApp", "WSGIEnvironment", "get_auth", "lucia_request"]
 
@@ -51,9 +59,10 @@ def lucia_request(environ: WSGIEnvironment) -> LuciaRequest:
     """The :class:`~lucia.LuciaRequest` of a WSGI environ.
 
     The request's own origin is ``wsgi.url_scheme`` and the ``Host`` header (or, without
-    one, ``SERVER_NAME:SERVER_PORT``). Behind a TLS-terminating proxy, fix the scheme
-    first (``werkzeug.middleware.proxy_fix.ProxyFix``, waitress ``trusted_proxy``).
-    WSGI servers join repeated ``Cookie`` headers into one line.
+    one, ``SERVER_NAME:SERVER_PORT``); the client is ``REMOTE_ADDR``. Behind a reverse
+    proxy, configure ``Lucia(proxy_headers=ProxyHeaders(...))``, or let the server or
+    ``werkzeug.middleware.proxy_fix.ProxyFix`` rewrite the environ first. WSGI servers
+    join repeated ``Cookie`` headers into one line.
     """
     headers: list[tuple[str, str]] = []
     for key, value in environ.items():
@@ -100,6 +109,14 @@ class LuciaMiddleware:
             with ``403`` when they fail the CSRF check. An entry ending in ``/`` exempts
             every path under it.
         allow_bearer: Also accept ``Authorization: Bearer <token>`` (API clients).
+        connect: Connect the adapters and check the schema now, at start-up
+            (:meth:`lucia.Lucia.connect`); ``False`` leaves it to the first request.
+        create_schema: Create missing tables first (``CREATE TABLE IF NOT EXISTS``).
+        schema: Keyword arguments for the adapter's ``create_schema()``,
+            e.g. ``{"user_columns": {"username": "text"}}``.
+
+    Raises:
+        lucia.ConfigurationError: At start-up, when the storage lacks a table or column.
     """
 
     def __init__(
@@ -109,11 +126,20 @@ class LuciaMiddleware:
         auth: Union[Lucia, SyncLucia],
         csrf_exempt_paths: Collection[str] = (),
         allow_bearer: bool = False,
+        connect: bool = True,
+        create_schema: bool = False,
+        schema: Mapping[str, Any] | None = None,
     ) -> None:
         self.app = app
         self.auth = as_sync(auth)
         self.csrf_exempt_paths = tuple(csrf_exempt_paths)
         self.allow_bearer = allow_bearer
+        if connect or create_schema:
+            start_sync(self.auth, create_schema=create_schema, schema=schema)
+
+    def close(self) -> None:
+        """Close the adapters and stop :class:`~lucia.SyncLucia`'s loop (at shutdown)."""
+        self.auth.close()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Handle one WSGI request."""
@@ -124,12 +150,8 @@ class LuciaMiddleware:
             self.csrf_exempt_paths,
             allow_bearer=self.allow_bearer,
         )
-        if credentials is None:
-            body = FORBIDDEN_TEXT.encode()
-            start_response(
-                "403 Forbidden", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
-            )
-            return [body]
+        if isinstance(credentials, ErrorResponse):
+            return _error(start_response, credentials)
         pending = PendingCookies()
         environ[ENVIRON_KEY] = self.auth.bind(credentials, pending.set)
 
@@ -139,4 +161,17 @@ class LuciaMiddleware:
             headers = [*headers, *(("Set-Cookie", value) for value in pending.headers())]
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
-        return self.app(environ, start_with_cookies)
+        try:
+            return self.app(environ, start_with_cookies)
+        except Exception as error:
+            answer = error_response(error)
+            if answer is None or pending.sent:  # not ours, or too late to answer
+                raise
+            return _error(start_with_cookies, answer)
+
+
+def _error(start_response: StartResponse, answer: ErrorResponse) -> list[bytes]:
+    body = answer.text.encode()
+    status = f"{answer.status} {HTTPStatus(answer.status).phrase}"
+    start_response(status, [*answer.all_headers, ("Content-Length", str(len(body)))])
+    return [body]

@@ -1,0 +1,1 @@
+"""Django management commands of Lucia (``python manage.py lucia ...``)."""

@@ -1,0 +1,1 @@
+"""The ``lucia`` management command."""

@@ -123,3 +123,21 @@ async def test_a_lucia_js_four_column_session_table_keeps_working(
             await strict.connect()
         with pytest.raises(ConfigurationError, match="persistent"):
             await auth.create_session(user.user_id, persistent=False)
+
+
+class TestBlockingTwin(AdapterTests, PasskeyStoreTests):
+    """The blocking twin (``sqlite3``) passes the same suite as the async adapter it mirrors."""
+
+    @pytest.fixture
+    async def adapter(self, tmp_path: Path) -> AsyncIterator[object]:
+        async with SQLiteAdapter(tmp_path / "twin.db") as origin:
+            await origin.create_schema(
+                user_columns=CONFORMANCE_USER_COLUMNS, session_columns=CONFORMANCE_SESSION_COLUMNS
+            )
+            twin = origin.blocking_twin()
+            assert twin is not None and origin.blocking_twin() is twin
+            yield twin
+
+    @pytest.fixture
+    def raw_dump(self, tmp_path: Path) -> Callable[[], Awaitable[str]]:
+        return lambda: _dump(str(tmp_path / "twin.db"))

@@ -140,10 +140,34 @@ def test_sixteen_threads_at_once_without_deadlock_or_cross_talk(sync: SyncLucia,
     assert _loop_threads() == []
 
 
+class NoTwin(MemoryAdapter):
+    """A third-party adapter without a blocking twin: SyncLucia falls back to its loop thread."""
+
+    def blocking_twin(self) -> None:  # type: ignore[override]
+        return None
+
+
+def test_native_path_runs_in_the_calling_thread_without_a_loop() -> None:
+    """With blocking twins for every store, calls run in the caller's thread: no loop thread starts."""
+    before = len(_loop_threads())
+    with SyncLucia(Lucia(adapter=MemoryAdapter(), password_hasher=fast_password_hasher())) as sync:
+        assert sync.native
+        user = sync.create_user(
+            primary_key={"provider_id": "e", "provider_user_id": "a", "password": "pw"}, attributes={}
+        )
+        session = sync.create_session(user.user_id)
+        assert sync.validate_session_user(session.token or "")[1].user_id == user.user_id
+        assert sync.use_key("e", "a", "pw").user_id == user.user_id
+        assert len(_loop_threads()) == before
+    with pytest.raises(RuntimeError):
+        sync.get_user(user.user_id)
+
+
 def test_lazy_start_and_close() -> None:
     """The loop thread starts on the first call and is gone after close(); later calls are refused."""
     before = len(_loop_threads())
-    sync = SyncLucia(Lucia(adapter=MemoryAdapter()))
+    sync = SyncLucia(Lucia(adapter=NoTwin()))
+    assert not sync.native
     assert len(_loop_threads()) == before
     assert sync.read_session_cookie("auth_session=x") is None  # no I/O: no thread needed
     assert len(_loop_threads()) == before
@@ -209,14 +233,15 @@ def test_a_worker_forked_after_start_up_works_instead_of_hanging(tmp_path: Path)
     assert done.returncode == 0, done.stderr
 
 
-def test_a_call_from_the_loop_thread_is_refused_instead_of_deadlocking(sync: SyncLucia) -> None:
-    """Calling SyncLucia from code already running on its loop raises instead of hanging."""
+def test_a_call_from_the_loop_thread_is_refused_instead_of_deadlocking() -> None:
+    """On the fallback path, calling SyncLucia from code running on its own loop raises instead of hanging."""
+    with SyncLucia(Lucia(adapter=NoTwin())) as sync:
 
-    async def nested() -> None:
-        sync.get_user("nobody")
+        async def nested() -> None:
+            sync.get_user("nobody")
 
-    with pytest.raises(RuntimeError, match="own event loop"):
-        sync.call(nested)
+        with pytest.raises(RuntimeError, match="own event loop"):
+            sync.call(nested)
 
 
 def test_key_and_session_management_methods(sync: SyncLucia, clock: FakeClock) -> None:

@@ -9,14 +9,15 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from os import PathLike
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any
 
 import aiosqlite
 import anyio
 
-from lucia import StorageTimeoutError, StorageUnavailableError
-from lucia.adapters import TableRole, constraint_error
+from lucia.adapters import TableRole
 from lucia.adapters.sql import SQLITE, SQLAdapter, SQLStatements, TableNames
+from lucia_sqlite._blocking import BlockingSQLiteAdapter
+from lucia_sqlite._errors import raise_storage_error, translate_integrity_error
 
 __all__ = ["SQLiteAdapter"]
 
@@ -85,6 +86,7 @@ class SQLiteAdapter(SQLAdapter):
         self._write_lock = anyio.Lock()
         self._connect_lock = anyio.Lock()
         self._inherited_connection = False
+        self._twin: BlockingSQLiteAdapter | None = None
 
     def __repr__(self) -> str:
         target = "<connection>" if isinstance(self._database, aiosqlite.Connection) else str(self._database)
@@ -133,7 +135,24 @@ class SQLiteAdapter(SQLAdapter):
                     self._reader = await self._open(database)
                     self._writer = writer
             except sqlite3.Error as exc:
-                _raise_storage_error(exc)
+                raise_storage_error(exc)
+
+    def blocking_twin(self) -> BlockingSQLiteAdapter | None:
+        """The same database through ``sqlite3``, for :class:`lucia.SyncLucia`'s native path.
+
+        ``None`` for an in-memory database or a connection you gave the adapter: those
+        cannot be opened again from other threads.
+        """
+        database = self._database
+        if (
+            isinstance(database, aiosqlite.Connection)
+            or str(database) == ":memory:"
+            or str(database).startswith("file::memory:")
+        ):
+            return None
+        if self._twin is None:
+            self._twin = BlockingSQLiteAdapter(database, tables=self._sql.tables, busy_timeout_ms=self._busy_timeout_ms)
+        return self._twin
 
     def _forget_connections(self) -> None:
         self._inherited_connection = isinstance(self._database, aiosqlite.Connection)
@@ -143,7 +162,9 @@ class SQLiteAdapter(SQLAdapter):
         self._connect_lock = anyio.Lock()
 
     async def close(self) -> None:
-        """Close the connections the adapter opened."""
+        """Close the connections the adapter (and its blocking twin) opened."""
+        if self._twin is not None:
+            await self._twin.close()
         owned, self._owned = self._owned, []
         self._reader = self._writer = None
         for conn in owned:
@@ -209,7 +230,7 @@ class SQLiteAdapter(SQLAdapter):
                 try:
                     await conn.execute("BEGIN IMMEDIATE")
                 except sqlite3.OperationalError as exc:
-                    _raise_storage_error(exc)
+                    raise_storage_error(exc)
             try:
                 yield _Transaction(conn)
             except BaseException:
@@ -230,7 +251,7 @@ class SQLiteAdapter(SQLAdapter):
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):
                 return None
-            _raise_storage_error(exc)
+            raise_storage_error(exc)
         try:
             return [column[0] for column in cursor.description]
         finally:
@@ -279,32 +300,16 @@ async def _fetch(conn: aiosqlite.Connection, query: str, params: Sequence[Any]) 
     try:
         return list(await conn.execute_fetchall(query, params))
     except sqlite3.OperationalError as exc:
-        _raise_storage_error(exc)
+        raise_storage_error(exc)
 
 
 async def _run(conn: aiosqlite.Connection, query: str, params: Sequence[Any], table: TableRole | None) -> int:
     try:
         cursor = await conn.execute(query, params)
     except sqlite3.IntegrityError as exc:
-        error = None if table is None else constraint_error(table, SQLITE.violation(exc))
-        if error is None:
-            raise
-        raise error from exc
+        translate_integrity_error(exc, table)
     except sqlite3.OperationalError as exc:
-        _raise_storage_error(exc)
+        raise_storage_error(exc)
     count = cursor.rowcount
     await cursor.close()
     return count
-
-
-def _raise_storage_error(exc: sqlite3.Error) -> NoReturn:
-    """A locked database is a timeout; a file that cannot be opened or read is unavailable.
-
-    A schema or programming error (no such table or column, a syntax error) propagates as it is.
-    """
-    message = str(exc).lower()
-    if "locked" in message or "busy" in message:
-        raise StorageTimeoutError(None, "the SQLite database stayed locked by another connection") from exc
-    if "no such" in message or "syntax" in message or "has no column" in message:
-        raise exc
-    raise StorageUnavailableError(None, "the SQLite database could not be used") from exc

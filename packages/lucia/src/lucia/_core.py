@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import Any, Literal, Union
 
+from lucia._blocking import blocking_twin
 from lucia._config import CsrfProtection, SessionCookieOptions, SessionExpiresIn
 from lucia._crypto import TOKEN_PATTERN, generate_random_id, generate_token, hash_token
 from lucia._csrf import CsrfPolicy
@@ -165,7 +167,9 @@ class Lucia:
         self.users: UserAdapter = users
         self.sessions: SessionAdapter = sessions
         # One round trip for validation only where one store holds both halves.
-        self._joined = sessions if self._one_store and isinstance(sessions, SessionAndUserAdapter) else None
+        self._joined: SessionAndUserAdapter | None = (
+            sessions if self._one_store and isinstance(sessions, SessionAndUserAdapter) else None
+        )
         self.env = env
         self.session_expires_in = session_expires_in or SessionExpiresIn()
         self.session_cookie = session_cookie or SessionCookieOptions()
@@ -200,6 +204,29 @@ class Lucia:
         return f"Lucia(env={self.env!r}, users={self.users!r}, sessions={self.sessions!r})"
 
     # -- lifecycle -------------------------------------------------------------------
+
+    def _blocking_clone(self) -> Lucia | None:
+        """This ``Lucia`` over the stores' blocking twins, for the native sync path (or ``None``).
+
+        Every store must offer a twin (:mod:`lucia._blocking`) and the hasher must be
+        synchronous; the clone shares every option and never suspends.
+        """
+        users = blocking_twin(self.users)
+        sessions = users if self._one_store else blocking_twin(self.sessions)
+        if users is None or sessions is None or not self.passwords.is_synchronous:
+            return None
+        throttle = self.throttle
+        if throttle is not None:
+            store = blocking_twin(throttle.store)
+            if store is None:
+                return None
+            throttle = copy.copy(throttle)
+            throttle.store = store
+        clone = copy.copy(self)
+        clone.users, clone.sessions, clone.throttle = users, sessions, throttle
+        clone._joined = sessions if self._one_store and isinstance(sessions, SessionAndUserAdapter) else None
+        clone._ready, clone._session_columns = False, None
+        return clone
 
     async def connect(self) -> None:
         """Connect the adapters and check that the storage can do what Lucia is configured for.

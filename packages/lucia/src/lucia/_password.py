@@ -17,6 +17,7 @@ import anyio
 import anyio.to_thread
 from anyio.lowlevel import RunVar
 
+from lucia._blocking import BLOCKING
 from lucia.passwords import Argon2idHasher, AsyncPasswordHasher, PasswordHasher
 from lucia.validation import check_password
 
@@ -53,9 +54,16 @@ class Passwords:
                 raise TypeError(f"password_hasher must have a {method}() method")
         self._dummy_hash: str | None = None
 
+    @property
+    def is_synchronous(self) -> bool:
+        """Whether the hasher's methods are plain functions (the native sync path can use them)."""
+        return not inspect.iscoroutinefunction(self.hasher.hash)
+
     async def _call(self, method: Callable[..., Any], *args: str) -> Any:
         if inspect.iscoroutinefunction(method):
             return await method(*args)
+        if BLOCKING.get():  # the native sync path: this thread is the caller's worker thread
+            return method(*args)
         result = await anyio.to_thread.run_sync(method, *args, limiter=_limiter())
         return await result if inspect.isawaitable(result) else result
 

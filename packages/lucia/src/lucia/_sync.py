@@ -1,8 +1,13 @@
 """Lucia for synchronous code: Flask, Django sync views, scripts and tests.
 
-:class:`SyncLucia` runs the async core on one private event-loop thread (an anyio
-blocking portal) and blocks the calling thread until each call is done. Any number of
-threads may call it at once; their calls run concurrently on that one loop.
+:class:`SyncLucia` takes the native synchronous path when it can: every store of the
+``Lucia`` offers a blocking twin (the same configuration over the driver's synchronous
+API: ``sqlite3``, psycopg's ``ConnectionPool``, PyMySQL, PyMongo, redis-py) and the
+password hasher is synchronous. Each call then runs the one async core to completion in
+the calling thread (:mod:`lucia._blocking`): no event loop, no thread hop. Otherwise
+(a third-party adapter without a twin, an ``async`` hasher) it runs the core on one
+private event-loop thread (an anyio blocking portal) and blocks the calling thread until
+each call is done. Either way any number of threads may call it at once.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import contextlib
 import os
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, TypeVar
@@ -22,6 +27,7 @@ from typing import Any, TypeVar
 import anyio
 from anyio.from_thread import BlockingPortal
 
+from lucia._blocking import run_blocking
 from lucia._config import SessionExpiresIn
 from lucia._core import Lucia, PrimaryKey
 from lucia._errors import InvalidRequestError
@@ -82,6 +88,7 @@ class SyncLucia:
 
     def __init__(self, auth: Lucia) -> None:
         self.auth = auth
+        self._native = auth._blocking_clone()
         self._lock = threading.Condition()
         self._portal: BlockingPortal | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -189,17 +196,37 @@ class SyncLucia:
                 if not self._in_flight:
                     self._lock.notify_all()
 
+    @property
+    def native(self) -> bool:
+        """Whether calls take the native synchronous path (no event loop, no thread hop)."""
+        return self._native is not None
+
+    def _do(self, method: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
+        """Run one core method: natively in this thread, or on the loop thread."""
+        if self._native is not None:
+            if self._closed:
+                raise RuntimeError("this SyncLucia is closed")
+            return run_blocking(method(*args, **kwargs))
+        return self.call(method, *args, **kwargs)
+
+    @property
+    def _target(self) -> Lucia:
+        return self._native if self._native is not None else self.auth
+
     def connect(self) -> None:
         """See :meth:`lucia.Lucia.connect`: connect the adapters and check the schema, at start-up."""
-        self.call(self.auth.connect)
+        self._do(self._target.connect)
 
     def close(self) -> None:
         """Close the adapters (on the loop that opened them), then stop the loop thread.
 
         Calls in progress finish first. Calling it again does nothing.
         """
-        if self._portal is not None and not self._closed and threading.current_thread() is not self._thread:
+        if self._native is not None and not self._closed:
             with contextlib.suppress(Exception):  # closing must not fail shutdown
+                run_blocking(self._native.close())
+        if self._portal is not None and not self._closed and threading.current_thread() is not self._thread:
+            with contextlib.suppress(Exception):  # the async adapters, on the loop that opened them
                 self.call(self.auth.close)
         with self._lock:
             portal, thread = self._portal, self._thread
@@ -222,19 +249,19 @@ class SyncLucia:
 
     def create_user(self, *, primary_key: PrimaryKey | Mapping[str, Any] | None, attributes: Mapping[str, Any]) -> User:
         """See :meth:`lucia.Lucia.create_user`."""
-        return self.call(self.auth.create_user, primary_key=primary_key, attributes=attributes)
+        return self._do(self._target.create_user, primary_key=primary_key, attributes=attributes)
 
     def get_user(self, user_id: str) -> User:
         """See :meth:`lucia.Lucia.get_user`."""
-        return self.call(self.auth.get_user, user_id)
+        return self._do(self._target.get_user, user_id)
 
     def update_user_attributes(self, user_id: str, attributes: Mapping[str, Any]) -> User:
         """See :meth:`lucia.Lucia.update_user_attributes`."""
-        return self.call(self.auth.update_user_attributes, user_id, attributes)
+        return self._do(self._target.update_user_attributes, user_id, attributes)
 
     def delete_user(self, user_id: str) -> None:
         """See :meth:`lucia.Lucia.delete_user`."""
-        self.call(self.auth.delete_user, user_id)
+        self._do(self._target.delete_user, user_id)
 
     # -- keys ------------------------------------------------------------------------
 
@@ -248,8 +275,8 @@ class SyncLucia:
         expires_in: timedelta | None = None,
     ) -> Key:
         """See :meth:`lucia.Lucia.create_key`."""
-        return self.call(
-            self.auth.create_key,
+        return self._do(
+            self._target.create_key,
             user_id,
             provider_id=provider_id,
             provider_user_id=provider_user_id,
@@ -259,29 +286,29 @@ class SyncLucia:
 
     def throttle_attempt(self, subject: str, *, client: str | None = None) -> SyncAttempt:
         """See :meth:`lucia.Lucia.throttle_attempt`."""
-        return SyncAttempt(self, self.call(self.auth.throttle_attempt, subject, client=client))
+        return SyncAttempt(self, self._do(self._target.throttle_attempt, subject, client=client))
 
     def get_key(self, provider_id: str, provider_user_id: str) -> Key:
         """See :meth:`lucia.Lucia.get_key`."""
-        return self.call(self.auth.get_key, provider_id, provider_user_id)
+        return self._do(self._target.get_key, provider_id, provider_user_id)
 
     def use_key(
         self, provider_id: str, provider_user_id: str, password: str | None, *, client: str | None = None
     ) -> Key:
         """See :meth:`lucia.Lucia.use_key`."""
-        return self.call(self.auth.use_key, provider_id, provider_user_id, password, client=client)
+        return self._do(self._target.use_key, provider_id, provider_user_id, password, client=client)
 
     def update_key_password(self, provider_id: str, provider_user_id: str, password: str | None) -> Key:
         """See :meth:`lucia.Lucia.update_key_password`."""
-        return self.call(self.auth.update_key_password, provider_id, provider_user_id, password)
+        return self._do(self._target.update_key_password, provider_id, provider_user_id, password)
 
     def delete_key(self, provider_id: str, provider_user_id: str) -> None:
         """See :meth:`lucia.Lucia.delete_key`."""
-        self.call(self.auth.delete_key, provider_id, provider_user_id)
+        self._do(self._target.delete_key, provider_id, provider_user_id)
 
     def get_all_user_keys(self, user_id: str) -> list[Key]:
         """See :meth:`lucia.Lucia.get_all_user_keys`."""
-        return self.call(self.auth.get_all_user_keys, user_id)
+        return self._do(self._target.get_all_user_keys, user_id)
 
     # -- sessions --------------------------------------------------------------------
 
@@ -294,45 +321,45 @@ class SyncLucia:
         expires_in: SessionExpiresIn | None = None,
     ) -> Session:
         """See :meth:`lucia.Lucia.create_session`."""
-        return self.call(
-            self.auth.create_session, user_id, attributes=attributes, persistent=persistent, expires_in=expires_in
+        return self._do(
+            self._target.create_session, user_id, attributes=attributes, persistent=persistent, expires_in=expires_in
         )
 
     def validate_session(self, token: str) -> Session:
         """See :meth:`lucia.Lucia.validate_session`."""
-        return self.call(self.auth.validate_session, token)
+        return self._do(self._target.validate_session, token)
 
     def validate_session_user(self, token: str) -> tuple[Session, User]:
         """See :meth:`lucia.Lucia.validate_session_user`."""
-        return self.call(self.auth.validate_session_user, token)
+        return self._do(self._target.validate_session_user, token)
 
     def get_session(self, token: str) -> Session:
         """See :meth:`lucia.Lucia.get_session`."""
-        return self.call(self.auth.get_session, token)
+        return self._do(self._target.get_session, token)
 
     def get_session_user(self, token: str) -> tuple[Session, User]:
         """See :meth:`lucia.Lucia.get_session_user`."""
-        return self.call(self.auth.get_session_user, token)
+        return self._do(self._target.get_session_user, token)
 
     def renew_session(self, token: str) -> Session:
         """See :meth:`lucia.Lucia.renew_session`."""
-        return self.call(self.auth.renew_session, token)
+        return self._do(self._target.renew_session, token)
 
     def get_all_user_sessions(self, user_id: str) -> list[Session]:
         """See :meth:`lucia.Lucia.get_all_user_sessions`."""
-        return self.call(self.auth.get_all_user_sessions, user_id)
+        return self._do(self._target.get_all_user_sessions, user_id)
 
     def invalidate_session(self, session_id: str) -> None:
         """See :meth:`lucia.Lucia.invalidate_session`."""
-        self.call(self.auth.invalidate_session, session_id)
+        self._do(self._target.invalidate_session, session_id)
 
     def invalidate_all_user_sessions(self, user_id: str, *, except_session_id: str | None = None) -> None:
         """See :meth:`lucia.Lucia.invalidate_all_user_sessions`."""
-        self.call(self.auth.invalidate_all_user_sessions, user_id, except_session_id=except_session_id)
+        self._do(self._target.invalidate_all_user_sessions, user_id, except_session_id=except_session_id)
 
     def delete_dead_user_sessions(self, user_id: str) -> None:
         """See :meth:`lucia.Lucia.delete_dead_user_sessions`."""
-        self.call(self.auth.delete_dead_user_sessions, user_id)
+        self._do(self._target.delete_dead_user_sessions, user_id)
 
     # -- cookies and requests (no I/O: run on the calling thread) ---------------------
 
@@ -364,7 +391,7 @@ class SyncLucia:
 
     def bind(self, credentials: RequestCredentials, set_cookie: Callable[[Cookie], None]) -> SyncAuthRequest:
         """A :class:`SyncAuthRequest` for a request already read with :meth:`read_request`."""
-        return SyncAuthRequest(self, AuthRequest(self.auth, credentials, set_cookie))
+        return SyncAuthRequest(self, AuthRequest(self._target, credentials, set_cookie))
 
 
 async def _awaited(func: Callable[..., Awaitable[T]], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
@@ -380,11 +407,11 @@ class SyncAttempt:
 
     def succeeded(self) -> None:
         """The credentials were right: reset the key."""
-        self._auth.call(self._inner.succeeded)
+        self._auth._do(self._inner.succeeded)
 
     def failed(self) -> None:
         """The credentials were wrong (already counted)."""
-        self._auth.call(self._inner.failed)
+        self._auth._do(self._inner.failed)
 
 
 class SyncAuthRequest:
@@ -397,6 +424,8 @@ class SyncAuthRequest:
     def __init__(self, auth: SyncLucia, inner: AuthRequest) -> None:
         self.auth = auth
         self.inner = inner
+        if auth._native is not None and inner.auth is auth.auth:
+            inner.auth = auth._native  # the native path validates through the blocking twins
 
     @property
     def credentials(self) -> RequestCredentials:
@@ -415,11 +444,11 @@ class SyncAuthRequest:
 
     def validate_user(self) -> tuple[Session, User] | tuple[None, None]:
         """The request's live session and its user, or ``(None, None)``."""
-        return self.auth.call(self.inner.validate_user)
+        return self.auth._do(self.inner.validate_user)
 
     def validate(self) -> Session | None:
         """The request's live session, or ``None``. Renews an idle session and sets its cookie."""
-        return self.auth.call(self.inner.validate)
+        return self.auth._do(self.inner.validate)
 
     def set_session(self, session: Session | None) -> None:
         """Set (or with ``None`` clear) the session cookie and the cached result."""

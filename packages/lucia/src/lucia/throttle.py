@@ -341,6 +341,10 @@ class MemoryThrottleStore:
     def __repr__(self) -> str:
         return "MemoryThrottleStore()"
 
+    def blocking_twin(self) -> MemoryThrottleStore:
+        """Itself: no method ever suspends (the native sync path of :class:`lucia.SyncLucia`)."""
+        return self
+
     async def get_state(self, key: str) -> ThrottleState | None:
         """The state of ``key``, or ``None``."""
         found = self._states.get(key)

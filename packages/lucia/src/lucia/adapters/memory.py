@@ -40,6 +40,10 @@ class MemoryAdapter:
     def __repr__(self) -> str:
         return "MemoryAdapter()"
 
+    def blocking_twin(self) -> MemoryAdapter:
+        """Itself: no method ever suspends, so the native sync path can use it as it is."""
+        return self
+
     def throttle_store(self) -> MemoryThrottleStore:
         """The throttle store that lives with this adapter (one process)."""
         return self._throttle

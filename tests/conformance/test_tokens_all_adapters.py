@@ -20,8 +20,9 @@ import aiosqlite
 import pytest
 
 from lucia.testing import CONFORMANCE_USER_COLUMNS
-from lucia.testing.services import require_service, secantus_server, service_url, unique_name
+from lucia.testing.services import require_service, service_url, unique_name
 from lucia_sqlite import SQLiteAdapter
+from lucia_testkit import secantus_server
 from lucia_tokens.testing import TokenTests
 
 POSTGRES_URL = service_url("LUCIA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -98,7 +99,7 @@ class TestTokensOnPostgreSQL(TokenTests):
         lucia_postgresql = pytest.importorskip("lucia_postgresql")
         async with lucia_postgresql.PostgresAdapter(postgres_url, pool_options={"max_size": 20}) as adapter:
             await adapter.create_schema(user_columns=CONFORMANCE_USER_COLUMNS)
-            await _postgres_rows(postgres_url, ["TRUNCATE auth_session, auth_key, auth_user"])
+            await _postgres_rows(postgres_url, ["TRUNCATE auth_session, auth_key, auth_user CASCADE"])
             yield adapter
 
     @pytest.fixture
@@ -217,7 +218,7 @@ class TestTokensOnSQLAlchemyPostgreSQL(TokenTests):
         base = urlsplit(POSTGRES_URL)
         url = urlunsplit(base._replace(scheme="postgresql+psycopg", path=f"/{database}"))
         adapter = await _sqlalchemy_adapter(url)
-        await _postgres_rows(postgres_url, ["TRUNCATE auth_session, auth_key, auth_user"])
+        await _postgres_rows(postgres_url, ["TRUNCATE auth_session, auth_key, auth_user CASCADE"])
         yield adapter
         await adapter.engine.dispose()
 

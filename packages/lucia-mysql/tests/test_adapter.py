@@ -1,18 +1,39 @@
-"""The conformance suite over MySQLAdapter: its own pool, a pool you own, and the MySQL 8 path."""
+"""The conformance suites over MySQLAdapter: its own pool, a pool you own, and the MySQL 8 path."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiomysql
 import pytest
+from pymysql.constants import CLIENT
 
-from lucia import Lucia, LuciaError
-from lucia.testing import CONFORMANCE_USER_COLUMNS, AdapterTests, fast_password_hasher
+from lucia import ConfigurationError, Lucia, LuciaError
+from lucia.testing import (
+    CONFORMANCE_SESSION_COLUMNS,
+    CONFORMANCE_USER_COLUMNS,
+    AdapterTests,
+    PasskeyStoreTests,
+    ThrottleStoreTests,
+    fast_password_hasher,
+)
+from lucia.testing._throttle_suite import StoreRecipe
 from lucia_mysql import MySQLAdapter
 
-TABLES = ("auth_user", "auth_session", "auth_key")
+#: Every table, children before parents (the order a cleanup deletes them in).
+TABLES = (
+    "auth_session",
+    "auth_key",
+    "auth_passkey",
+    "auth_passkey_challenge",
+    "auth_throttle",
+    "auth_throttle_event",
+    "auth_user",
+)
 
 
 async def raw_connection(url: str) -> aiomysql.Connection:
@@ -27,6 +48,26 @@ async def raw_connection(url: str) -> aiomysql.Connection:
         autocommit=True,
         charset="utf8mb4",
     )
+
+
+@asynccontextmanager
+async def own_pool(url: str, **options: Any) -> AsyncIterator[aiomysql.Pool]:
+    """A pool the application creates itself (by default as the adapter asks: autocommit, FOUND_ROWS)."""
+    parts = urlsplit(url)
+    settings = {"autocommit": True, "charset": "utf8mb4", "client_flag": CLIENT.FOUND_ROWS, **options}
+    pool = await aiomysql.create_pool(
+        host=parts.hostname,
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+        db=parts.path.lstrip("/"),
+        **settings,
+    )
+    try:
+        yield pool
+    finally:
+        pool.close()
+        await pool.wait_closed()
 
 
 async def dump(url: str) -> str:
@@ -48,17 +89,22 @@ async def empty_tables(url: str) -> None:
     conn = await raw_connection(url)
     try:
         async with conn.cursor() as cursor:
-            for table in ("auth_session", "auth_key", "auth_user"):
+            for table in TABLES:
                 await cursor.execute(f"DELETE FROM {table}")
     finally:
         conn.close()
 
 
-class TestMySQLAdapterOwnPool(AdapterTests):
+async def create_schema(adapter: MySQLAdapter) -> None:
+    """The conformance suites' columns on the user and session tables."""
+    await adapter.create_schema(user_columns=CONFORMANCE_USER_COLUMNS, session_columns=CONFORMANCE_SESSION_COLUMNS)
+
+
+class TestMySQLAdapterOwnPool(AdapterTests, PasskeyStoreTests):
     @pytest.fixture
     async def adapter(self, database_url: str) -> AsyncIterator[MySQLAdapter]:
         async with MySQLAdapter(database_url, pool_options={"maxsize": 20}) as adapter:
-            await adapter.create_schema(user_columns=CONFORMANCE_USER_COLUMNS)
+            await create_schema(adapter)
             await empty_tables(database_url)
             yield adapter
 
@@ -71,13 +117,13 @@ class TestMySQLAdapterOwnPool(AdapterTests):
         assert adapter.uses_delete_returning
 
 
-class TestMySQLAdapterLockingPath(AdapterTests):
+class TestMySQLAdapterLockingPath(AdapterTests, PasskeyStoreTests):
     """The MySQL 8 path (no ``RETURNING``: lock, then delete), forced on the server at hand."""
 
     @pytest.fixture
     async def adapter(self, database_url: str) -> AsyncIterator[MySQLAdapter]:
         async with MySQLAdapter(database_url, pool_options={"maxsize": 20}, delete_returning=False) as adapter:
-            await adapter.create_schema(user_columns=CONFORMANCE_USER_COLUMNS)
+            await create_schema(adapter)
             await empty_tables(database_url)
             assert not adapter.uses_delete_returning
             yield adapter
@@ -87,36 +133,36 @@ class TestMySQLAdapterLockingPath(AdapterTests):
         return lambda: dump(database_url)
 
 
-class TestMySQLAdapterGivenPool(AdapterTests):
+class TestMySQLAdapterGivenPool(AdapterTests, PasskeyStoreTests):
     """A pool the application owns."""
 
     @pytest.fixture
     async def adapter(self, database_url: str) -> AsyncIterator[MySQLAdapter]:
-        parts = urlsplit(database_url)
-        pool = await aiomysql.create_pool(
-            host=parts.hostname,
-            port=parts.port or 3306,
-            user=parts.username or "root",
-            password=parts.password or "",
-            db=parts.path.lstrip("/"),
-            autocommit=True,
-            charset="utf8mb4",
-            maxsize=20,
-        )
-        try:
+        async with own_pool(database_url, maxsize=20) as pool:
             adapter = MySQLAdapter(pool)
-            await adapter.create_schema(user_columns=CONFORMANCE_USER_COLUMNS)
+            await create_schema(adapter)
             await empty_tables(database_url)
             yield adapter
             await adapter.close()
             assert not pool.closed, "the adapter must leave a pool it was given open"
-        finally:
-            pool.close()
-            await pool.wait_closed()
 
     @pytest.fixture
     def raw_dump(self, database_url: str) -> Callable[[], Awaitable[str]]:
         return lambda: dump(database_url)
+
+
+class TestMySQLThrottleStore(ThrottleStoreTests):
+    """The throttle store in MariaDB/MySQL, shared by processes."""
+
+    @pytest.fixture
+    async def throttle_store(self, database_url: str) -> AsyncIterator[object]:
+        async with MySQLAdapter(database_url) as adapter:
+            await adapter.create_schema()
+            yield adapter.throttle_store()
+
+    @pytest.fixture
+    def throttle_store_recipe(self, database_url: str, throttle_store: object) -> StoreRecipe:
+        return ("lucia_mysql:MySQLAdapter", {"pool": database_url}, "throttle_store")
 
 
 @pytest.mark.anyio
@@ -139,28 +185,68 @@ async def test_a_unique_column_of_the_application_raises_the_driver_error(databa
             await auth.create_user(primary_key=other, attributes={"email": "a@example.com"})
         assert not isinstance(info.value, LuciaError)
         assert await adapter.get_key("email:b@example.com") is None
+        conn = await raw_connection(database_url)
+        try:
+            async with conn.cursor() as cursor:
+                await cursor.execute("ALTER TABLE auth_user DROP INDEX auth_user_email, DROP COLUMN email")
+        finally:
+            conn.close()
 
 
 @pytest.mark.anyio
-async def test_a_pool_without_autocommit_is_refused(database_url: str) -> None:
-    """A pool of transactional connections would hide writes and pin snapshots: refused up front."""
-    parts = urlsplit(database_url)
-    pool = await aiomysql.create_pool(
-        host=parts.hostname, port=parts.port or 3306, user=parts.username or "root", db=parts.path.lstrip("/")
-    )
-    try:
-        with pytest.raises(ValueError, match="autocommit"):
+@pytest.mark.parametrize(
+    ("options", "missing"),
+    [({"autocommit": False}, "autocommit"), ({"client_flag": 0}, "FOUND_ROWS")],
+    ids=["transactional", "changed-rows"],
+)
+async def test_a_pool_that_cannot_work_is_refused(database_url: str, options: dict[str, Any], missing: str) -> None:
+    """Transactional connections (hidden writes) or UPDATEs counting changed rows only: refused up front."""
+    async with own_pool(database_url, **options) as pool:
+        with pytest.raises(ValueError, match=missing):
             await MySQLAdapter(pool).get_user("someone")
-    finally:
-        pool.close()
-        await pool.wait_closed()
 
 
 def test_urls_and_options_are_checked_and_the_password_never_printed() -> None:
     """A non-MySQL URL and ``pool_options`` with a given pool are refused; ``repr`` hides the password."""
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"mysql:// or mariadb://"):
         MySQLAdapter("postgresql://root@127.0.0.1/db")
     adapter = MySQLAdapter("mysql://app:s3cr%40t@db.internal:3307/app")
     assert "s3cr" not in repr(adapter) and "db.internal:3307" in repr(adapter)
     with pytest.raises(TypeError):
         MySQLAdapter(object(), pool_options={"maxsize": 2})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"pool_options": {"minsize": 5, "maxsize": 2}},
+        {"pool_options": {"maxsize": 0}},
+        {"pool_options": {"minsize": -1}},
+        {"pool_options": {"connect_timeout": 3}},
+        {"pool_options": {"pool_recycle": 0}},
+        {"connect_timeout": 0},
+        {"pool_timeout": -1},
+        {"statement_timeout": 0},
+        {"statement_timeout": float("nan")},
+        {"pool_timeout": True},
+    ],
+    ids=repr,
+)
+def test_options_that_cannot_work_are_refused_at_construction(options: dict[str, Any]) -> None:
+    """A pool smaller than its minimum, or a zero, negative or endless timeout, is a ``ValueError`` at once."""
+    with pytest.raises(ValueError):
+        MySQLAdapter("mysql://root@127.0.0.1/test", **options)
+
+
+@pytest.mark.anyio
+async def test_a_pool_you_opened_before_a_fork_is_refused_in_the_child(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A given pool seen from another process (a forked worker) is never used: a ``ConfigurationError`` says why."""
+    async with own_pool(database_url) as pool:
+        adapter = MySQLAdapter(pool)
+        await create_schema(adapter)
+        monkeypatch.setattr(os, "getpid", lambda: -1)  # what the adapter sees in a forked child
+        with pytest.raises(ConfigurationError, match=r"before os\.fork\(\)"):
+            await adapter.get_user("someone")
+        assert not pool.closed, "the parent's pool must not be closed from the child"

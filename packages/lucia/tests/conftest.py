@@ -20,6 +20,11 @@ class CountingAdapter:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.calls: list[str] = []
+        # Python 3.12+ checks runtime protocols (isinstance(x, UserAdapter)) with
+        # getattr_static, never through __getattr__: the public methods are bound here.
+        for name in dir(inner):
+            if not name.startswith("_") and not hasattr(type(self), name) and callable(getattr(inner, name)):
+                setattr(self, name, self.__getattr__(name))
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self.inner, name)

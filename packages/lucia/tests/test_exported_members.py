@@ -98,6 +98,8 @@ PUBLIC_SURFACE: dict[str, set[str]] = {
         "CONFORMANCE_USER_COLUMNS",
         "AdapterTests",
         "FakeClock",
+        "FaultInjector",
+        "FaultTests",
         "LuciaSessionTests",
         "LuciaTests",
         "PasskeyStoreTests",
@@ -111,7 +113,6 @@ PUBLIC_SURFACE: dict[str, set[str]] = {
     "lucia.testing.services": {
         "free_port",
         "require_service",
-        "secantus_server",
         "service_url",
         "services_required",
         "unique_name",

@@ -3,55 +3,98 @@
 from __future__ import annotations
 
 import asyncio
-import re
-from collections.abc import Mapping, Sequence
+import contextlib
+import math
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import aiomysql
+import anyio
 
-from lucia.adapters import KeyRow, UserRow
-from lucia.adapters.sql import (
-    MARIADB,
-    MYSQL,
-    SQLAdapter,
-    SQLStatements,
-    TableNames,
-    TableRole,
-    Violation,
-    constraint_error,
-    key_params,
-)
+from lucia import ConfigurationError, StorageError, StorageTimeoutError, StorageUnavailableError
+from lucia.adapters import ChallengeRow, KeyRow, SessionRow, TableRole, UserRow, constraint_error
+from lucia.adapters.sql import MARIADB, MYSQL, SQLAdapter, SQLStatements, TableNames
 
 __all__ = ["MySQLAdapter"]
 
-_DUPLICATE_ENTRY = 1062
-_NO_REFERENCED_ROW = 1452
-#: "Duplicate entry '...' for key 'PRIMARY'" (MariaDB, MySQL < 8.0.19) or "... 'auth_key.PRIMARY'" (MySQL 8).
-_PRIMARY_KEY_MESSAGE = re.compile(r"for key '(?:[^']*\.)?PRIMARY'$")
+_T = TypeVar("_T")
+_Cursor = Any  # aiomysql.Cursor (aiomysql ships no type hints)
+
+#: pymysql.constants.CLIENT.FOUND_ROWS: UPDATE reports the rows it matched, as on the other databases.
+_FOUND_ROWS = 1 << 1
+#: How much longer than ``statement_timeout`` the client waits before it gives up on the server.
+_CLIENT_MARGIN = 1.0
+#: Client error numbers (2003 can't connect, 2006 server gone, 2013 lost connection, ...)
+#: and server ones (1053 shutdown, 1077 normal shutdown, 1152/1158-1161 aborted or network
+#: errors, 1927 connection killed, 2055 lost connection) that mean "the server cannot be used now".
+_UNAVAILABLE = frozenset({1040, 1053, 1077, 1152, 1158, 1159, 1160, 1161, 1927, 2002, 2003, 2006, 2013, 2055})
+#: ER_LOCK_DEADLOCK, and how often a statement or transaction that lost a deadlock is run again.
+_DEADLOCK = 1213
+_DEADLOCK_RETRIES = 3
+#: 1205 lock wait timeout, 1969 MariaDB max_statement_time, 3024 MySQL max_execution_time.
+_TIMEOUT = frozenset({1205, 1969, 3024})
 
 
 class MySQLAdapter(SQLAdapter):
-    """Users, keys and sessions in MySQL 8 or MariaDB 10.6+, on aiomysql's pool.
+    """Users, keys, sessions, throttling and passkeys in MySQL 8 or MariaDB 10.6+, on aiomysql.
 
-    Give it an :class:`aiomysql.Pool` created with ``autocommit=True`` (and
-    ``charset="utf8mb4"``) and you own the pool: :meth:`close` leaves it alone. Give it a
-    URL (``"mysql://user:password@host:3306/db"``) and the adapter creates its own pool on
-    first use; close it with :meth:`close` or use the adapter as an async context manager.
+    ::
 
-    Single-use keys are consumed atomically: MariaDB has ``DELETE ... RETURNING`` (one
-    statement); MySQL 8 has not, so there the adapter locks the row with
-    ``SELECT ... FOR UPDATE`` and deletes it in one transaction. The server is detected
-    on the first connection.
+        adapter = MySQLAdapter("mysql://app:secret@127.0.0.1:3306/app", statement_timeout=5)
+        await adapter.create_schema(user_columns={"username": "string"})
+        auth = Lucia(adapter=adapter)
+        ...
+        await adapter.close()
+
+    Give it a URL (``mysql://user:password@host:3306/db``, or ``mariadb://``) and the
+    adapter creates its own pool on first use; close it with :meth:`close` or use the
+    adapter as an async context manager. Give it an :class:`aiomysql.Pool` created with
+    ``autocommit=True``, ``client_flag=pymysql.constants.CLIENT.FOUND_ROWS`` (an ``UPDATE``
+    then reports the rows it matched, as on the other databases) and ``charset="utf8mb4"``,
+    and you own the pool: :meth:`close` leaves it alone.
+
+    The server is detected on the first connection. Single-use keys are consumed with one
+    ``DELETE ... RETURNING`` on MariaDB; MySQL 8 has none, so there the adapter locks the
+    row (``SELECT ... FOR UPDATE``) and deletes it in one transaction.
+
+    Timeouts: every call fails within ``pool_timeout + statement_timeout + 1`` seconds
+    (9 s with the defaults), also against a server that stopped answering, with
+    :class:`lucia.StorageTimeoutError`; a server that refuses or drops connections gives
+    :class:`lucia.StorageUnavailableError`. The driver's error is the ``__cause__``. A
+    statement that times out or is cancelled closes its connection (aiomysql does not
+    know where the protocol stands), so no connection in an unknown state is reused.
+
+    Processes: a pool opened before ``os.fork()`` (``gunicorn --preload``) is left to the
+    parent (the child notices the new process id and never uses nor closes it); the child
+    opens its own on first use. A pool you passed in cannot be
+    replaced: using it in a forked child raises :class:`lucia.ConfigurationError`.
 
     Args:
-        pool: A pool you manage, or a ``mysql://`` (or ``mariadb://``) URL.
-        tables: Table names (default ``auth_user``, ``auth_session``, ``auth_key``).
-        pool_options: Keyword arguments for the pool the adapter creates from a URL
-            (``minsize``, ``maxsize``, ``pool_recycle``, ...). Not allowed with a pool.
+        pool: A ``mysql://`` or ``mariadb://`` URL for a pool the adapter owns, or a pool
+            you manage.
+        tables: Table names (default ``auth_user``, ``auth_session``, ``auth_key``, ...).
+        pool_options: Keyword arguments for the pool the adapter creates (``minsize``,
+            ``maxsize``, ``pool_recycle``, ``ssl``, ...). Not allowed with a pool; the
+            timeouts are the arguments below.
         delete_returning: Force (``True``) or forbid (``False``) ``DELETE ... RETURNING``
             instead of detecting it, e.g. behind a proxy that hides the server's name.
+        connect_timeout: Seconds to open a TCP connection to the server.
+        pool_timeout: Seconds a call waits for a pooled (or a new) connection.
+        statement_timeout: Seconds a statement may run. The server enforces it on the
+            adapter's own connections (MariaDB ``max_statement_time``; lock waits via
+            ``innodb_lock_wait_timeout`` on both, in whole seconds), unless you give an
+            ``init_command`` in ``pool_options``; one second later the client gives up on
+            a server that does not answer at all.
+
+    Raises:
+        ValueError: A URL of another database, a timeout that is not a positive number,
+            or pool options that cannot work (``maxsize`` below ``minsize``, ...).
     """
 
     def __init__(
@@ -61,21 +104,33 @@ class MySQLAdapter(SQLAdapter):
         tables: TableNames | None = None,
         pool_options: Mapping[str, Any] | None = None,
         delete_returning: bool | None = None,
+        connect_timeout: float = 5.0,
+        pool_timeout: float = 3.0,
+        statement_timeout: float = 5.0,
     ) -> None:
+        self._connect_timeout = _positive("connect_timeout", connect_timeout)
+        self._pool_timeout = _positive("pool_timeout", pool_timeout)
+        self._statement_timeout = _positive("statement_timeout", statement_timeout)
+        self._statement_limit = self._statement_timeout + _CLIENT_MARGIN
         self._pool: aiomysql.Pool | None
         if isinstance(pool, str):
             self._pool = None
-            self._connect_options = {**_parse_url(pool), "minsize": 1, "maxsize": 10, **(pool_options or {})}
-            self._connect_options.update(autocommit=True)
-        else:
+            self._connect_options = _pool_settings(pool, pool_options, self._connect_timeout, self._statement_timeout)
+        elif isinstance(pool, aiomysql.Pool):
             if pool_options is not None:
                 raise TypeError("pool_options configures a pool the adapter creates; configure your own pool yourself")
             self._pool = pool
             self._connect_options = {}
+        else:
+            raise TypeError("MySQLAdapter takes a mysql:// or mariadb:// URL, or an aiomysql pool")
         self._owns_pool = self._pool is None
-        self._delete_returning = delete_returning
+        self._forced_returning = delete_returning
         self._mariadb = False
         self._ready = False
+        #: The process the pool's connections belong to (see :meth:`_forget_inherited_pool`).
+        self._pid = os.getpid()
+        #: Pools inherited from a parent process: kept, never used nor closed here.
+        self._inherited: list[aiomysql.Pool] = []
         self._connect_lock = asyncio.Lock()
         self._sql = SQLStatements(MYSQL, tables)
 
@@ -90,24 +145,52 @@ class MySQLAdapter(SQLAdapter):
         """The connection pool (``None`` until an adapter-owned pool is first opened)."""
         return self._pool
 
+    @property
+    def uses_delete_returning(self) -> bool:
+        """Whether single-use keys are consumed with ``DELETE ... RETURNING`` (known once connected)."""
+        return self._sql.dialect.delete_returning
+
     # -- lifecycle -------------------------------------------------------------------
 
     async def connect(self) -> None:
         """Create the adapter's own pool and detect the server (done on first use)."""
+        if self._pid != os.getpid():
+            self._forget_inherited_pool()
+        if not self._owns_pool and self._inherited:
+            raise ConfigurationError(
+                "the aiomysql pool given to MySQLAdapter was opened before os.fork(): its connections belong "
+                "to the parent process. Create the pool in each worker process, or give MySQLAdapter a URL "
+                "(it then opens a pool of its own in each process)."
+            )
         async with self._connect_lock:
             if self._ready:
                 return
             if self._pool is None:
-                self._pool = await aiomysql.create_pool(**self._connect_options)
-            async with self._pool.acquire() as conn:
+                # Not aiomysql.create_pool(): it would connect right here, where a timeout
+                # could only abandon a half-open connection. The first acquire connects.
+                options = dict(self._connect_options)
+                sizes = {name: options.pop(name) for name in ("minsize", "maxsize", "pool_recycle", "echo")}
+                self._pool = aiomysql.Pool(loop=asyncio.get_running_loop(), **sizes, **options)
+            pool, conn = await self._acquire_from_pool()
+            try:
                 if not conn.get_autocommit():
                     raise ValueError(
                         "MySQLAdapter needs an autocommit pool: aiomysql.create_pool(..., autocommit=True)"
                     )
+                if not conn.client_flag & _FOUND_ROWS:
+                    raise ValueError(
+                        "MySQLAdapter needs a pool whose UPDATEs report the rows they match: aiomysql.create_pool"
+                        "(..., client_flag=pymysql.constants.CLIENT.FOUND_ROWS)"
+                    )
                 self._mariadb = "mariadb" in str(conn.get_server_info()).lower()
-                if self._delete_returning is None:
-                    # RETURNING arrived in MariaDB 10.5; MySQL 8 has none.
-                    self._delete_returning = self._mariadb
+            finally:
+                pool.release(conn)
+            # RETURNING arrived in MariaDB 10.5; MySQL 8 has none.
+            dialect = MARIADB if self._mariadb else MYSQL
+            if self._forced_returning is not None:
+                dialect = replace(dialect, delete_returning=self._forced_returning)
+            columns = self._sql.session_columns if self._inspected else None
+            self._sql = SQLStatements(dialect, self._sql.tables, columns)
             self._ready = True
 
     async def close(self) -> None:
@@ -127,151 +210,348 @@ class MySQLAdapter(SQLAdapter):
     ) -> None:
         await self.close()
 
-    @property
-    def uses_delete_returning(self) -> bool:
-        """Whether single-use keys are consumed with ``DELETE ... RETURNING`` (known once connected)."""
-        return bool(self._delete_returning)
+    def _forget_inherited_pool(self) -> None:
+        """In a forked child: leave the parent's pool alone (never use nor close it here) and start afresh.
 
-    # -- driver calls ----------------------------------------------------------------
+        Keeping the pool referenced keeps its connections from being finalised (closed) here.
+        """
+        self._pid = os.getpid()
+        self._connect_lock = asyncio.Lock()
+        self._ready = False
+        if self._pool is None or self._pool.closed:
+            return
+        self._inherited.append(self._pool)
+        if self._owns_pool:
+            self._pool = None
 
-    async def _acquire_pool(self) -> aiomysql.Pool:
-        if not self._ready:
+    # -- bounded, cancellation-safe driver calls ----------------------------------------
+
+    async def _acquire(self) -> tuple[aiomysql.Pool, aiomysql.Connection]:
+        """A pooled connection (and its pool, to give it back to) within ``pool_timeout``."""
+        if not self._ready or self._pid != os.getpid():
             await self.connect()
-        assert self._pool is not None
-        return self._pool
+        return await self._acquire_from_pool()
+
+    async def _acquire_from_pool(self) -> tuple[aiomysql.Pool, aiomysql.Connection]:
+        """Acquire in a task of its own, which a caller that stops waiting leaves to finish.
+
+        aiomysql opens new connections inside ``acquire()``; cancelling it there would
+        leak the half-open connection. A connection that arrives late goes back to the pool.
+        """
+        pool = self._pool
+        assert pool is not None
+        getting = asyncio.ensure_future(_acquire_from(pool))
+        try:
+            await asyncio.wait((getting,), timeout=self._pool_timeout)
+        except asyncio.CancelledError:
+            getting.add_done_callback(lambda task: _release_when_acquired(pool, task))
+            raise
+        if not getting.done():
+            getting.add_done_callback(lambda task: _release_when_acquired(pool, task))
+            raise StorageTimeoutError(
+                None, f"no MySQL connection within pool_timeout ({self._pool_timeout:g} s)"
+            ) from TimeoutError()
+        try:
+            conn: aiomysql.Connection = getting.result()
+        except (aiomysql.Error, OSError) as exc:
+            _raise_storage_error(exc)
+        return pool, conn
+
+    async def _statement(self, conn: aiomysql.Connection, run: Callable[[_Cursor], Awaitable[_T]]) -> _T:
+        """Run one statement within the statement bound; translate storage errors."""
+        try:
+            async with _time_limit(self._statement_limit), conn.cursor() as cursor:
+                return await run(cursor)
+        except BaseException as exc:
+            if not isinstance(exc, Exception) or isinstance(exc, TimeoutError):
+                # Cancelled or timed out: aiomysql may be mid-packet. Never reuse this connection.
+                conn.close()
+            if isinstance(exc, (aiomysql.Error, OSError, TimeoutError)):
+                _raise_storage_error(exc)
+            raise
+
+    async def _call(self, run: Callable[[_Cursor], Awaitable[_T]]) -> _T:
+        pool, conn = await self._acquire()
+        try:
+            return await self._statement(conn, run)
+        finally:
+            # A closed connection leaves the pool; one still in a transaction is closed by it.
+            pool.release(conn)
 
     async def _one(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        pool = await self._acquire_pool()
-        async with pool.acquire() as conn, conn.cursor() as cursor:
-            await cursor.execute(query, params)
+        async def run(cursor: _Cursor) -> tuple[Any, ...] | None:
+            await _execute(cursor, query, params)
             row: tuple[Any, ...] | None = await cursor.fetchone()
             return row
 
+        return await self._call(run)
+
     async def _one_with_names(self, query: str, params: Sequence[Any]) -> tuple[list[str], tuple[Any, ...]] | None:
-        pool = await self._acquire_pool()
-        async with pool.acquire() as conn, conn.cursor() as cursor:
-            await cursor.execute(query, params)
+        async def run(cursor: _Cursor) -> tuple[list[str], tuple[Any, ...]] | None:
+            await _execute(cursor, query, params)
             row: tuple[Any, ...] | None = await cursor.fetchone()
-            if row is None:
-                return None
-            return [column[0] for column in cursor.description], row
+            return None if row is None else ([column[0] for column in cursor.description], row)
+
+        return await self._call(run)
 
     async def _all(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        pool = await self._acquire_pool()
-        async with pool.acquire() as conn, conn.cursor() as cursor:
-            await cursor.execute(query, params)
+        async def run(cursor: _Cursor) -> list[tuple[Any, ...]]:
+            await _execute(cursor, query, params)
             return list(await cursor.fetchall())
 
-    async def _write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> None:
-        pool = await self._acquire_pool()
-        async with pool.acquire() as conn, conn.cursor() as cursor:
+        return await self._call(run)
+
+    async def _write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> int:
+        write = _writer(query, params, table)
+        return await self._retrying(lambda: self._call(write))
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
+        """Run a statement or a whole transaction again when InnoDB chose it as a deadlock's victim.
+
+        InnoDB locks index entries, so writes on one session's rows (a renewal changing its
+        id, a revocation by id or previous id, a user's deletion) can deadlock. The victim
+        was rolled back whole, so running it again is simply a later turn.
+        """
+        for _ in range(_DEADLOCK_RETRIES):
             try:
-                await cursor.execute(query, params)
-            except aiomysql.IntegrityError as exc:
-                error = self._translate(exc, table)
-                if error is exc:
+                return await attempt()
+            except aiomysql.OperationalError as exc:
+                if not exc.args or exc.args[0] != _DEADLOCK:
                     raise
-                raise error from exc
+        return await attempt()
 
-    def _translate(self, exc: Exception, table: TableRole | None) -> Exception:
-        """The :class:`LuciaError` for a constraint Lucia knows, else the driver error itself."""
-        if table is None:
-            return exc
-        code = exc.args[0] if exc.args else None
-        message = str(exc.args[1]) if len(exc.args) > 1 else ""
-        if code == _NO_REFERENCED_ROW:
-            violation = Violation.FOREIGN_KEY
-        elif code == _DUPLICATE_ENTRY and _PRIMARY_KEY_MESSAGE.search(message):
-            violation = Violation.PRIMARY_KEY
-        else:
-            violation = Violation.OTHER
-        error: Exception | None = constraint_error(table, violation)
-        return exc if error is None else error
+    # The contract's transactions (lucia.adapters.sql), each retried as a whole after a deadlock.
 
-    async def create_schema(self, *, user_columns: Mapping[str, str] | None = None) -> None:
-        """Create the three tables and their ``user_id`` indexes if they do not exist.
+    async def set_user(self, user: UserRow, key: KeyRow | None) -> None:
+        """Insert a user and its primary key in one transaction."""
+        base = super().set_user
+        await self._retrying(lambda: base(user, key))
+
+    async def delete_user(self, user_id: str) -> None:
+        """Delete a user, its sessions, keys and passkeys in one transaction."""
+        base = super().delete_user
+        await self._retrying(lambda: base(user_id))
+
+    async def set_session(self, session: SessionRow, *, max_per_user: int | None = None) -> None:
+        """Insert a session; with ``max_per_user``, drop the oldest beyond it in the same transaction."""
+        base = super().set_session
+        await self._retrying(lambda: base(session, max_per_user=max_per_user))
+
+    async def use_single_use_key(self, key_id: str) -> KeyRow | None:
+        """Delete and return a single-use key (``DELETE ... RETURNING``, or lock and delete)."""
+        base = super().use_single_use_key
+        return await self._retrying(lambda: base(key_id))
+
+    async def use_challenge(self, challenge_id: str) -> ChallengeRow | None:
+        """Delete and return a challenge atomically."""
+        base = super().use_challenge
+        return await self._retrying(lambda: base(challenge_id))
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[_Transaction]:
+        pool, conn = await self._acquire()
+        try:
+            await self._statement(conn, lambda _: conn.begin())
+            yield _Transaction(self, conn)
+            await self._statement(conn, lambda _: conn.commit())
+        except BaseException as exc:
+            await self._abort(conn, exc)
+            raise
+        finally:
+            pool.release(conn)
+
+    async def _abort(self, conn: aiomysql.Connection, exc: BaseException) -> None:
+        """Roll back after an error the server reported; otherwise drop the connection (the server rolls back)."""
+        if conn.closed:
+            return
+        if isinstance(exc, Exception) and not isinstance(exc, StorageError):
+            with contextlib.suppress(Exception):  # a failed rollback closes the connection below
+                await self._statement(conn, lambda _: conn.rollback())
+                return
+        conn.close()
+
+    async def _column_names(self, query: str) -> list[str] | None:
+        async def run(cursor: _Cursor) -> list[str] | None:
+            try:
+                await cursor.execute(query)
+            except aiomysql.ProgrammingError as exc:
+                if exc.args and exc.args[0] == 1146:  # table doesn't exist
+                    return None
+                raise
+            return [column[0] for column in cursor.description]
+
+        return await self._call(run)
+
+    async def create_schema(
+        self, *, user_columns: Mapping[str, str] | None = None, session_columns: Mapping[str, str] | None = None
+    ) -> None:
+        """Create every table and index that does not exist; never alter an existing table.
+
+        The DDL is that of ``python -m lucia schema mysql`` (``mariadb`` on MariaDB: the
+        same tables with MariaDB's NO PAD binary collation).
 
         Args:
             user_columns: Extra user columns, name to type (``{"username": "string"}``).
+            session_columns: Extra session columns, name to type (``{"ip_address": "string"}``).
+
+        Raises:
+            ConfigurationError: An existing table lacks a requested column (the message
+                gives the ``ALTER TABLE`` to run).
         """
-        pool = await self._acquire_pool()
-        async with pool.acquire() as conn, conn.cursor() as cursor:
+        if not self._ready:
+            await self.connect()
+        existing = await self._column_names(self._sql.session_table_probe())
+        ddl = SQLStatements(MARIADB if self._mariadb else MYSQL, self._sql.tables).schema(
+            user_columns, session_columns, existing_session_columns=existing
+        )
+
+        async def run(cursor: _Cursor) -> None:
             # "Table already exists" notes would surface as Python warnings.
             await cursor.execute("SET @@SESSION.sql_notes = 0")
             try:
-                # Same statements; the DDL differs only in the NO PAD binary collation's name.
-                ddl = SQLStatements(MARIADB if self._mariadb else MYSQL, self._sql.tables)
-                for statement in ddl.schema(user_columns):
+                for statement in ddl:
                     await cursor.execute(statement)
             finally:
                 await cursor.execute("SET @@SESSION.sql_notes = 1")
 
-    # -- users -----------------------------------------------------------------------
+        await self._call(run)
+        await self._check_created_schema(user_columns, session_columns)
 
-    async def set_user(self, user: UserRow, key: KeyRow | None) -> None:
-        """Insert a user and its primary key in one transaction."""
-        pool = await self._acquire_pool()
-        insert_user = self._sql.insert_user(list(user.attributes))
-        table: TableRole = "user"
-        async with pool.acquire() as conn, conn.cursor() as cursor:
-            await conn.begin()
-            try:
-                await cursor.execute(insert_user, (user.id, *user.attributes.values()))
-                if key is not None:
-                    table = "key"
-                    await cursor.execute(self._sql.insert_key, key_params(key))
-                await conn.commit()
-            except BaseException as exc:
-                await _rollback(conn)
-                error = self._translate(exc, table) if isinstance(exc, aiomysql.IntegrityError) else exc
-                if error is exc:
-                    raise
-                raise error from exc
 
-    # -- keys ------------------------------------------------------------------------
+class _Transaction:
+    """Statements inside :meth:`MySQLAdapter._transaction`, each bounded like a call."""
 
-    async def use_single_use_key(self, key_id: str) -> KeyRow | None:
-        """Delete and return a single-use key atomically.
+    __slots__ = ("adapter", "conn")
 
-        MariaDB: one ``DELETE ... RETURNING``. MySQL 8: ``SELECT ... FOR UPDATE`` then
-        ``DELETE`` in one transaction, so concurrent callers queue on the row lock and
-        all but the first find it gone.
-        """
-        pool = await self._acquire_pool()
-        if self._delete_returning:
-            row = await self._one(self._sql.use_single_use_key, (key_id,))
-            return None if row is None else self._sql.key_row(row)
-        async with pool.acquire() as conn, conn.cursor() as cursor:
-            await conn.begin()
-            try:
-                await cursor.execute(self._sql.lock_single_use_key, (key_id,))
-                row = await cursor.fetchone()
-                if row is not None:
-                    await cursor.execute(self._sql.delete_key_by_id, (key_id,))
-                await conn.commit()
-            except BaseException:
-                await _rollback(conn)
+    def __init__(self, adapter: MySQLAdapter, conn: aiomysql.Connection) -> None:
+        self.adapter = adapter
+        self.conn = conn
+
+    async def one(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        async def run(cursor: _Cursor) -> tuple[Any, ...] | None:
+            await _execute(cursor, query, params)
+            row: tuple[Any, ...] | None = await cursor.fetchone()
+            return row
+
+        return await self.adapter._statement(self.conn, run)
+
+    async def all(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        async def run(cursor: _Cursor) -> list[tuple[Any, ...]]:
+            await _execute(cursor, query, params)
+            return list(await cursor.fetchall())
+
+        return await self.adapter._statement(self.conn, run)
+
+    async def write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> int:
+        return await self.adapter._statement(self.conn, _writer(query, params, table))
+
+
+def _writer(query: str, params: Sequence[Any], table: TableRole | None) -> Callable[[_Cursor], Awaitable[int]]:
+    """A write whose constraint violations (of an insert into ``table``) become Lucia's errors."""
+
+    async def run(cursor: _Cursor) -> int:
+        try:
+            count = await _execute(cursor, query, params)
+        except aiomysql.IntegrityError as exc:
+            error = None if table is None else constraint_error(table, MYSQL.violation(exc))
+            if error is None:
                 raise
-        return None if row is None else self._sql.key_row(row)
+            raise error from exc
+        return count
 
-    # -- sessions --------------------------------------------------------------------
-
-
-async def _rollback(conn: aiomysql.Connection) -> None:
-    """Roll back, unless the connection is already gone (the server then discarded the transaction)."""
-    if conn.closed:
-        return
-    try:
-        await conn.rollback()
-    except (aiomysql.Error, OSError):
-        conn.close()  # a connection in an unknown state must not go back to the pool
+    return run
 
 
-def _parse_url(url: str) -> dict[str, Any]:
-    """``mysql://user:password@host:port/db`` as aiomysql connection keywords."""
+async def _execute(cursor: _Cursor, query: str, params: Sequence[Any]) -> int:
+    """``cursor.execute``, spelling out binary parameters itself.
+
+    aiomysql escapes ``bytes`` with a PyMySQL helper that PyMySQL 1.2 turned into a
+    placeholder string, so a ``bytes`` parameter (a passkey's public key) is written here
+    as the ``_binary X'..'`` literal PyMySQL itself uses; every other value is escaped by
+    the connection, exactly as ``cursor.execute(query, params)`` would.
+    """
+    if not any(isinstance(value, (bytes, bytearray)) for value in params):
+        count: int = await cursor.execute(query, params)
+        return count
+    conn = cursor.connection
+    literals = tuple(
+        f"_binary X'{bytes(value).hex()}'" if isinstance(value, (bytes, bytearray)) else conn.escape(value)
+        for value in params
+    )
+    count = await cursor.execute(query % literals)
+    return count
+
+
+async def _acquire_from(pool: aiomysql.Pool) -> aiomysql.Connection:
+    conn: aiomysql.Connection = await pool.acquire()
+    return conn
+
+
+def _release_when_acquired(pool: aiomysql.Pool, task: asyncio.Future[aiomysql.Connection]) -> None:
+    """Give back a connection that arrived after its caller stopped waiting."""
+    if not task.cancelled() and task.exception() is None:
+        pool.release(task.result())
+
+
+def _raise_storage_error(exc: BaseException) -> NoReturn:
+    """Raise the storage error for a driver error that says the server is down or too slow, else ``exc``."""
+    if isinstance(exc, TimeoutError):
+        raise StorageTimeoutError(None, "MySQL did not answer within statement_timeout + 1 s") from exc
+    number = exc.args[0] if isinstance(exc, aiomysql.Error) and exc.args else None
+    if number in _TIMEOUT:
+        raise StorageTimeoutError(None, "MySQL stopped a statement that ran past statement_timeout") from exc
+    lost = isinstance(exc, aiomysql.InterfaceError) or (
+        isinstance(exc, aiomysql.InternalError) and "Packet sequence" in str(exc)
+    )
+    if number in _UNAVAILABLE or lost or (isinstance(exc, OSError) and not isinstance(exc, aiomysql.Error)):
+        raise StorageUnavailableError(None, "MySQL could not be reached or dropped the connection") from exc
+    raise exc
+
+
+if sys.version_info >= (3, 11):
+    _time_limit = asyncio.timeout  # the cheapest correct deadline on a task (TimeoutError)
+else:
+
+    @asynccontextmanager
+    async def _time_limit(seconds: float) -> AsyncIterator[None]:
+        with anyio.fail_after(seconds):
+            yield
+
+
+def _positive(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+def _pool_settings(
+    url: str, pool_options: Mapping[str, Any] | None, connect_timeout: float, statement_timeout: float
+) -> dict[str, Any]:
+    """The ``aiomysql.create_pool`` keywords for a URL, the options and the timeouts; refuses what cannot work."""
     parts = urlsplit(url)
     if parts.scheme not in {"mysql", "mariadb"}:
-        raise ValueError("MySQLAdapter takes a mysql:// or mariadb:// URL, or an aiomysql pool")
+        raise ValueError(
+            f"MySQLAdapter takes a mysql:// or mariadb:// URL (or an aiomysql pool), not {parts.scheme or url!r}"
+        )
+    options = {"minsize": 1, "maxsize": 10, "pool_recycle": -1, "echo": False, **(pool_options or {})}
+    for taken in ("connect_timeout", "autocommit", "loop"):
+        if taken in (pool_options or {}):
+            raise ValueError(f"pool_options may not set {taken!r}: the adapter manages it")
+    for size in ("minsize", "maxsize"):
+        value = options[size]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"pool_options[{size!r}] must be a whole number of connections, not {value!r}")
+    if options["maxsize"] < max(options["minsize"], 1):
+        raise ValueError(
+            f"pool_options: maxsize ({options['maxsize']}) must be at least minsize ({options['minsize']}) and 1"
+        )
+    if "pool_recycle" in options and options["pool_recycle"] != -1:
+        _positive("pool_options['pool_recycle']", options["pool_recycle"])
+    # The server stops a statement that runs too long (MariaDB; both bound lock waits).
+    # /*M! ... */ is run by MariaDB only: MySQL 8 has no max_statement_time.
+    seconds = f"{statement_timeout:.3f}".rstrip("0").rstrip(".")
+    init = f"SET SESSION innodb_lock_wait_timeout = {max(1, math.ceil(statement_timeout))}"
+    init += f"/*M!100108 , SESSION max_statement_time = {seconds}*/"
     return {
         "host": parts.hostname or "127.0.0.1",
         "port": parts.port or 3306,
@@ -279,4 +559,9 @@ def _parse_url(url: str) -> dict[str, Any]:
         "password": unquote(parts.password or ""),
         "db": unquote(parts.path.lstrip("/")) or None,
         "charset": "utf8mb4",
+        "client_flag": _FOUND_ROWS,
+        "init_command": init,
+        **options,
+        "connect_timeout": connect_timeout,
+        "autocommit": True,
     }

@@ -2,49 +2,100 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+import functools
+import math
+import os
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+import psycopg.errors
+from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from lucia.adapters import KeyRow, UserRow
-from lucia.adapters.sql import (
-    POSTGRESQL,
-    SQLAdapter,
-    SQLStatements,
-    TableNames,
-    TableRole,
-    Violation,
-    constraint_error,
-    key_params,
-)
+from lucia import ConfigurationError, StorageError, StorageTimeoutError, StorageUnavailableError
+from lucia.adapters import KeyRow, TableRole, UserRow, constraint_error
+from lucia.adapters.sql import POSTGRESQL, SQLAdapter, SQLStatements, TableNames, key_params
 
 __all__ = ["PostgresAdapter"]
 
-_UNIQUE_VIOLATION = "23505"
-_FOREIGN_KEY_VIOLATION = "23503"
+_T = TypeVar("_T")
+_Op = Callable[[AsyncConnection[Any]], Awaitable[_T]]
+
+#: A ``scheme://`` prefix, to refuse another database's URL with a clear message.
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+#: How much longer than ``statement_timeout`` the client waits before it gives up on the server.
+_CLIENT_MARGIN = 1.0
+#: psycopg_pool's ``reconnect_timeout`` for the adapter's own pool (its default is 5 minutes).
+_RECONNECT_TIMEOUT = 10.0
+#: How long a call waits for a pooled connection while the server refuses new ones.
+_REFUSED_WAIT = 0.25
+#: SQLSTATE classes and codes that mean "the server cannot be used now" rather than "bad SQL".
+_UNAVAILABLE_STATES = ("08", "53", "57P")
+_TIMEOUT_STATES = frozenset({"57014", "55P03"})  # query_canceled (statement_timeout), lock_not_available
+#: psycopg's own "connection timeout expired" (3.2+).
+_CONNECTION_TIMEOUT: tuple[type[BaseException], ...] = tuple(
+    error for error in (getattr(psycopg.errors, "ConnectionTimeout", None),) if error is not None
+)
 
 
 class PostgresAdapter(SQLAdapter):
-    """Users, keys and sessions in PostgreSQL, on psycopg 3's async API.
+    """Users, keys, sessions, throttling and passkeys in PostgreSQL, on psycopg 3's async API.
 
-    Give it an :class:`psycopg_pool.AsyncConnectionPool` and you own the pool: open it
-    before use and close it yourself (:meth:`close` leaves it alone). Give it a conninfo
-    string (``"postgresql://user@host/db"``) and the adapter opens its own pool of
-    autocommit connections on first use; close it with :meth:`close` or use the adapter
-    as an async context manager.
+    ::
 
-    Every query is sent as a prepared statement (``prepare=True``): the server plans it
-    once per connection. Validation (:meth:`get_session_and_user`) is one round trip.
+        adapter = PostgresAdapter("postgresql://app@127.0.0.1/app", statement_timeout=5)
+        await adapter.create_schema(user_columns={"username": "string"})
+        auth = Lucia(adapter=adapter)
+        ...
+        await adapter.close()
+
+    Give it a conninfo string (``"postgresql://user@host/db"`` or ``"host=... dbname=..."``)
+    and the adapter opens its own pool of autocommit connections on first use; close it
+    with :meth:`close` or use the adapter as an async context manager. Give it an
+    :class:`psycopg_pool.AsyncConnectionPool` and you own the pool: open it before use
+    and close it yourself (:meth:`close` leaves it alone).
+
+    Every query is a prepared statement; validation (:meth:`get_session_and_user`) is one
+    round trip and sign-up with a primary key one statement.
+
+    Timeouts: every call fails within ``pool_timeout + statement_timeout + 1`` seconds
+    (9 s with the defaults), also against a server that stopped answering, with
+    :class:`lucia.StorageTimeoutError`; a server that refuses or drops connections gives
+    :class:`lucia.StorageUnavailableError`. The driver's error is the ``__cause__``. A
+    call that times out or is cancelled (an application's own ``asyncio.wait_for``, a
+    cancel scope) closes its connection instead of waiting for a cancel round trip, so
+    the caller gets control back at once and no connection in an unknown state goes back
+    to the pool. Once the server is back, calls succeed again: the pool reconnects.
+
+    Processes: a pool opened before ``os.fork()`` (``gunicorn --preload``) is left to the
+    parent (the child notices the new process id and never uses nor closes it); the child
+    opens its own pool on first use. A pool you passed in cannot be
+    replaced: using it in a forked child raises :class:`lucia.ConfigurationError`.
 
     Args:
-        pool: An open pool you manage, or a conninfo string for a pool the adapter owns.
-        tables: Table names (default ``auth_user``, ``auth_session``, ``auth_key``);
+        pool: A conninfo string for a pool the adapter owns, or an open pool you manage.
+        tables: Table names (default ``auth_user``, ``auth_session``, ``auth_key``, ...);
             schema-qualified names (``"auth.user"``) are allowed.
-        pool_options: Keyword arguments for the pool the adapter creates from a conninfo
-            string (``min_size``, ``max_size``, ``timeout``, ...). Not allowed with a pool.
+        pool_options: Keyword arguments for the pool the adapter creates (``min_size``,
+            ``max_size``, ``max_idle``, ``kwargs``, ...). Not allowed with a pool; the
+            timeouts are the arguments below.
+        connect_timeout: Seconds to open a connection (PostgreSQL counts whole seconds,
+            at least 2).
+        pool_timeout: Seconds a call waits for a pooled connection.
+        statement_timeout: Seconds a statement may run: PostgreSQL's ``statement_timeout``
+            on the adapter's own connections, and, one second later, the client gives up
+            on a server that does not answer at all (with a pool you pass in, only the
+            client side applies: set ``statement_timeout`` on your connections yourself).
+
+    Raises:
+        ValueError: A URL of another database, a timeout that is not a positive number,
+            or pool options that cannot work (``max_size`` below ``min_size``, ...).
     """
 
     def __init__(
@@ -53,27 +104,45 @@ class PostgresAdapter(SQLAdapter):
         *,
         tables: TableNames | None = None,
         pool_options: Mapping[str, Any] | None = None,
+        connect_timeout: float = 5.0,
+        pool_timeout: float = 3.0,
+        statement_timeout: float = 5.0,
     ) -> None:
+        self._connect_timeout = _positive("connect_timeout", connect_timeout)
+        self._pool_timeout = _positive("pool_timeout", pool_timeout)
+        self._statement_timeout = _positive("statement_timeout", statement_timeout)
+        #: How long the client waits for a statement's answer before it gives up on the server.
+        self._statement_limit = self._statement_timeout + _CLIENT_MARGIN
+        self._health = _Health()
         if isinstance(pool, str):
-            options: dict[str, Any] = {"min_size": 1, "max_size": 10, **(pool_options or {})}
-            options["kwargs"] = {"autocommit": True, **options.get("kwargs", {})}
-            self._pool: AsyncConnectionPool[Any] = AsyncConnectionPool(pool, open=False, **options)
+            self._conninfo = pool
+            self._pool_options = _checked_pool_options(pool, pool_options)
+            self._pool: AsyncConnectionPool[Any] = self._new_pool()
             self._owns_pool = True
-        else:
+        elif isinstance(pool, AsyncConnectionPool):
             if pool_options is not None:
                 raise TypeError("pool_options configures a pool the adapter creates; configure your own pool yourself")
+            self._conninfo = ""
+            self._pool_options = {}
             self._pool = pool
             self._owns_pool = False
+        else:
+            raise TypeError("PostgresAdapter takes a conninfo string or a psycopg_pool.AsyncConnectionPool")
         self._opened = not self._owns_pool
+        #: The process the pool's connections belong to (see :meth:`_forget_inherited_pool`).
+        self._pid = os.getpid()
+        #: Pools inherited from a parent process: kept, never used nor closed here.
+        self._inherited: list[AsyncConnectionPool[Any]] = []
         self._sql = SQLStatements(POSTGRESQL, tables)
         names = self._sql.tables
-        tables_by_name: tuple[tuple[str, TableRole], ...] = (
+        roles: tuple[tuple[str, TableRole], ...] = (
             (names.user, "user"),
             (names.session, "session"),
             (names.key, "key"),
+            (names.passkey, "passkey"),
         )
         #: Bare table name (as the server reports it in errors) to its role.
-        self._tables_by_name = {name.rsplit(".", 1)[-1]: table for name, table in tables_by_name}
+        self._tables_by_name = {name.rsplit(".", 1)[-1]: role for name, role in roles}
 
     def __repr__(self) -> str:
         return f"PostgresAdapter(pool={self._pool.name!r}, owns_pool={self._owns_pool})"
@@ -85,17 +154,48 @@ class PostgresAdapter(SQLAdapter):
 
     # -- lifecycle -------------------------------------------------------------------
 
+    def _new_pool(self) -> AsyncConnectionPool[Any]:
+        options = dict(self._pool_options)
+        kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "connect_timeout": max(2, math.ceil(self._connect_timeout)),
+            **options.pop("kwargs", {}),
+        }
+        # The server cancels a statement that runs too long (the connection stays usable).
+        setting = f"-c statement_timeout={math.ceil(self._statement_timeout * 1000)}"
+        existing = kwargs.get("options") or conninfo_to_dict(self._conninfo).get("options")
+        kwargs["options"] = f"{existing} {setting}" if existing else setting
+        return AsyncConnectionPool(
+            self._conninfo,
+            open=False,
+            kwargs=kwargs,
+            connection_class=_observed_connection_class(self._health),
+            timeout=self._pool_timeout,
+            # psycopg_pool retries a failed connection with a doubling delay until this
+            # runs out; afterwards the next waiting call starts afresh. Kept short, so that
+            # the first calls after an outage do not wait for a long back-off.
+            **{"min_size": 1, "max_size": 10, "reconnect_timeout": _RECONNECT_TIMEOUT, **options},
+        )
+
     async def connect(self) -> None:
         """Open the adapter's own pool (done on first use; a given pool is left alone)."""
+        if self._pid != os.getpid():
+            self._forget_inherited_pool()
+        if not self._owns_pool and self._inherited:
+            raise ConfigurationError(
+                "the psycopg pool given to PostgresAdapter was opened before os.fork(): its connections "
+                "belong to the parent process. Open the pool in each worker process, or give PostgresAdapter "
+                "a conninfo string (it then opens a pool of its own in each process)."
+            )
         if not self._opened:
-            await self._pool.open()
+            await self._pool.open(wait=False)
             self._opened = True
 
     async def close(self) -> None:
         """Close the pool if the adapter created it; a pool you passed in stays open."""
-        if self._owns_pool:
-            await self._pool.close()
+        if self._owns_pool and self._opened:
             self._opened = False
+            await self._pool.close()
 
     async def __aenter__(self) -> PostgresAdapter:
         await self.connect()
@@ -106,20 +206,60 @@ class PostgresAdapter(SQLAdapter):
     ) -> None:
         await self.close()
 
-    # -- driver calls ----------------------------------------------------------------
+    def _forget_inherited_pool(self) -> None:
+        """In a forked child: leave the parent's pool alone (never use nor close it here) and start afresh.
+
+        psycopg never closes a connection of another process when it is garbage-collected,
+        and keeping the pool referenced keeps its objects from being finalised at all.
+        """
+        self._pid = os.getpid()
+        if self._owns_pool:
+            if self._opened:
+                self._inherited.append(self._pool)
+                self._health = _Health()
+                self._pool = self._new_pool()
+                self._opened = False
+        elif not self._pool.closed:
+            self._inherited.append(self._pool)
+            self._opened = False
+
+    # -- bounded, cancellation-safe calls -----------------------------------------------
+
+    async def _run(self, op: _Op[_T]) -> _T:
+        """Check out a connection, run ``op`` on it, return the connection: bounded and cancellation-safe."""
+        if not self._opened or self._pid != os.getpid():
+            await self.connect()
+        call = _Call(self)
+        return await call.guard(call.checked_out(op), checkout=True)
+
+    async def _checkout(self, pool: AsyncConnectionPool[Any]) -> AsyncConnection[Any]:
+        health = self._health
+        timeout = min(self._pool_timeout, _REFUSED_WAIT) if health.refused is not None else self._pool_timeout
+        try:
+            conn: AsyncConnection[Any] = await pool.getconn(timeout=timeout)
+            return conn
+        except PoolTimeout as exc:
+            refused = health.refused
+            if refused is not None:
+                # The pool's last connection attempt failed (refused, or timed out): say so at once.
+                error = _storage_error(refused) or StorageUnavailableError(None, "PostgreSQL refuses connections")
+                raise error from refused
+            raise StorageTimeoutError(
+                None, f"no PostgreSQL connection became free within pool_timeout ({self._pool_timeout:g} s)"
+            ) from exc
+        except psycopg.Error as exc:
+            raise _storage_error(exc) or exc from exc
 
     async def _one(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        if not self._opened:
-            await self.connect()
-        async with self._pool.connection() as conn:
+        async def op(conn: AsyncConnection[Any]) -> tuple[Any, ...] | None:
             cursor = await conn.execute(query, params, prepare=True)
             row: tuple[Any, ...] | None = await cursor.fetchone()
             return row
 
+        return await self._run(op)
+
     async def _one_with_names(self, query: str, params: Sequence[Any]) -> tuple[list[str], tuple[Any, ...]] | None:
-        if not self._opened:
-            await self.connect()
-        async with self._pool.connection() as conn:
+        async def op(conn: AsyncConnection[Any]) -> tuple[list[str], tuple[Any, ...]] | None:
             try:
                 cursor = await conn.execute(query, params, prepare=True)
             except psycopg.errors.FeatureNotSupported as exc:
@@ -141,60 +281,98 @@ class PostgresAdapter(SQLAdapter):
             encoding = conn.info.encoding
             return [(result.fname(i) or b"").decode(encoding) for i in range(result.nfields)], row
 
+        return await self._run(op)
+
     async def _all(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        if not self._opened:
-            await self.connect()
-        async with self._pool.connection() as conn:
+        async def op(conn: AsyncConnection[Any]) -> list[tuple[Any, ...]]:
             cursor = await conn.execute(query, params, prepare=True)
             rows: list[tuple[Any, ...]] = await cursor.fetchall()
             return rows
 
-    async def _write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> None:
+        return await self._run(op)
+
+    async def _write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> int:
+        async def op(conn: AsyncConnection[Any]) -> int:
+            return await self._execute_write(conn, query, params, table)
+
+        return await self._run(op)
+
+    async def _execute_write(
+        self, conn: AsyncConnection[Any], query: str, params: Sequence[Any], table: TableRole | None
+    ) -> int:
         """Run a write; constraint errors of inserts are translated, all others propagate.
 
-        The server names the violated table itself, so ``table`` only says "an insert".
+        The server names the violated table itself, so ``table`` only says "an insert" —
+        which is also how the one-statement user-and-key insert tells its halves apart.
         """
-        insert = table is not None
-        if not self._opened:
+        try:
+            cursor = await conn.execute(query, params, prepare=True)
+        except psycopg.IntegrityError as exc:
+            error = None if table is None else self._constraint_error(exc)
+            if error is None:
+                raise
+            raise error from exc
+        return cursor.rowcount
+
+    def _constraint_error(self, exc: psycopg.IntegrityError) -> Exception | None:
+        role = self._tables_by_name.get(exc.diag.table_name or "")
+        return None if role is None else constraint_error(role, POSTGRESQL.violation(exc))
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[_Transaction]:
+        if not self._opened or self._pid != os.getpid():
             await self.connect()
-        async with self._pool.connection() as conn:
+        pool = self._pool
+        # Not in a child task: the pool hands a cancelled waiter's connection back itself.
+        conn = await self._checkout(pool)
+        tx = _Transaction(self, conn)
+        try:
+            if conn.autocommit:  # a given pool's transactional connection is in a transaction already
+                await tx.run(lambda c: c.execute("BEGIN"))
+            yield tx
+            await tx.run(lambda c: c.commit())
+        except BaseException as exc:
+            await tx.abort(exc)
+            raise
+        finally:
+            await _return(pool, conn)
+
+    async def _column_names(self, query: str) -> list[str] | None:
+        async def op(conn: AsyncConnection[Any]) -> list[str] | None:
             try:
-                await conn.execute(query, params, prepare=True)
-            except psycopg.IntegrityError as exc:
-                error = self._translate(exc) if insert else exc
-                if error is exc:
-                    raise
-                raise error from exc
+                cursor = await conn.execute(query)
+            except psycopg.errors.UndefinedTable:
+                return None
+            return [column.name for column in cursor.description or ()]
 
-    def _translate(self, exc: psycopg.Error) -> Exception:
-        """The :class:`LuciaError` for a constraint Lucia knows, else the driver error itself.
+        return await self._run(op)
 
-        The server names the table and the constraint, so this also tells which half of
-        the one-statement user-and-key insert failed.
-        """
-        table = self._tables_by_name.get(exc.diag.table_name or "")
-        if table is None:
-            return exc
-        if exc.sqlstate == _FOREIGN_KEY_VIOLATION:
-            violation = Violation.FOREIGN_KEY
-        elif exc.sqlstate == _UNIQUE_VIOLATION and exc.diag.constraint_name == f"{exc.diag.table_name}_pkey":
-            violation = Violation.PRIMARY_KEY
-        else:
-            violation = Violation.OTHER
-        return constraint_error(table, violation) or exc
+    async def create_schema(
+        self, *, user_columns: Mapping[str, str] | None = None, session_columns: Mapping[str, str] | None = None
+    ) -> None:
+        """Create every table and index that does not exist, in one transaction; never alter a table.
 
-    async def create_schema(self, *, user_columns: Mapping[str, str] | None = None) -> None:
-        """Create the three tables and their ``user_id`` indexes if they do not exist.
+        The DDL is that of ``python -m lucia schema postgresql``.
 
         Args:
             user_columns: Extra user columns, name to type (``{"username": "string"}``).
+            session_columns: Extra session columns, name to type (``{"ip_address": "string"}``).
+
+        Raises:
+            ConfigurationError: An existing table lacks a requested column (the message
+                gives the ``ALTER TABLE`` to run).
         """
-        if not self._opened:
-            await self.connect()
-        async with self._pool.connection() as conn, conn.transaction():
-            for statement in self._sql.schema(user_columns):
-                # DDL built by lucia.adapters.sql from checked identifiers, never from user data.
-                await conn.execute(statement)
+        existing = await self._column_names(self._sql.session_table_probe())
+        statements = self._sql.schema(user_columns, session_columns, existing_session_columns=existing)
+
+        async def op(conn: AsyncConnection[Any]) -> None:
+            async with conn.transaction():
+                for statement in statements:
+                    # DDL built by lucia.adapters.sql from checked identifiers, never from user data.
+                    await conn.execute(statement)
+
+        await self._run(op)
+        await self._check_created_schema(user_columns, session_columns)
 
     # -- users -----------------------------------------------------------------------
 
@@ -211,6 +389,235 @@ class PostgresAdapter(SQLAdapter):
             params = (user.id, *user.attributes.values(), *key_params(key))
             await self._write(self._sql.insert_user_with_key(columns), params, "user")
 
-    # -- keys ------------------------------------------------------------------------
 
-    # -- sessions --------------------------------------------------------------------
+class _Health:
+    """Whether the pool's last attempt to open a connection failed (and with which error)."""
+
+    __slots__ = ("refused",)
+
+    def __init__(self) -> None:
+        self.refused: psycopg.Error | None = None
+
+
+def _observed_connection_class(health: _Health) -> type[AsyncConnection[Any]]:
+    """A connection class for the adapter's pool that reports to ``health`` how connecting went."""
+
+    class ObservedConnection(AsyncConnection[Any]):
+        @classmethod
+        async def connect(cls, conninfo: str = "", **kwargs: Any) -> Any:
+            try:
+                conn = await super().connect(conninfo, **kwargs)
+            except psycopg.Error as exc:
+                health.refused = exc
+                raise
+            health.refused = None
+            return conn
+
+    return ObservedConnection
+
+
+class _Call:
+    """One bounded call: its driver work runs in a task of its own, which the caller can always stop.
+
+    psycopg answers a cancelled query with a cancel request and then waits for the
+    server, up to 10 s against a server that does not answer. So the work runs in a
+    child task; when the caller is cancelled or the time is up, the child is cancelled
+    again until it stops, which makes psycopg close that connection at once (it is then
+    discarded by the pool, never reused in an unknown state).
+    """
+
+    __slots__ = ("adapter", "checked_out_at", "deadline", "limit", "returning", "started", "waiter")
+
+    def __init__(self, adapter: PostgresAdapter) -> None:
+        self.adapter = adapter
+        #: Set while the child gives its connection back: that step is left to finish.
+        self.returning = False
+        #: When the child got its connection (``None`` while it waits for one).
+        self.checked_out_at: float | None = None
+
+    async def guard(self, work: Coroutine[Any, Any, _T], *, checkout: bool) -> _T:
+        """Run ``work`` in a child task: a statement gets ``statement_timeout + 1`` s after its connection."""
+        adapter = self.adapter
+        loop = asyncio.get_running_loop()
+        self.started = loop.time()
+        if not checkout:
+            self.checked_out_at = self.started
+        child = loop.create_task(work)
+        # A plain future that the child's end or the deadline resolves: cancelling the
+        # caller cancels only this future, never the child (unlike awaiting the child).
+        self.waiter: asyncio.Future[None] = loop.create_future()
+        child.add_done_callback(functools.partial(_wake, self.waiter))
+        self.limit = adapter._statement_limit
+        self.deadline = loop.call_later(self.limit, self.on_deadline)
+        try:
+            await self.waiter
+        except asyncio.CancelledError:
+            self.deadline.cancel()
+            await self.stop(child)
+            raise
+        self.deadline.cancel()
+        if not child.done():
+            await self.stop(child)
+            raise StorageTimeoutError(
+                None, f"PostgreSQL did not answer within {self.limit:g} s (statement_timeout + 1 s)"
+            ) from TimeoutError()
+        return child.result()
+
+    def on_deadline(self) -> None:
+        """Time is up, unless the connection came late: then the statement still gets its full time."""
+        loop = asyncio.get_running_loop()
+        if self.checked_out_at is None:  # the pool's own timeout ends the wait for a connection
+            end = self.started + self.adapter._pool_timeout + self.limit
+        else:
+            end = self.checked_out_at + self.limit
+        if loop.time() < end:
+            self.deadline = loop.call_at(end, self.on_deadline)
+        else:
+            _wake(self.waiter)
+
+    async def stop(self, child: asyncio.Task[Any]) -> None:
+        interrupted = False
+        for _ in range(200):
+            if child.done():
+                break
+            if not self.returning:
+                child.cancel()
+            try:
+                await asyncio.wait((child,), timeout=0.005)
+            except asyncio.CancelledError:  # cancelled again (a cancel scope repeats itself)
+                interrupted = True
+        child.add_done_callback(_retrieve)
+        if interrupted:
+            raise asyncio.CancelledError
+
+    async def checked_out(self, op: _Op[_T]) -> _T:
+        adapter = self.adapter
+        pool = adapter._pool
+        conn = await adapter._checkout(pool)
+        self.checked_out_at = asyncio.get_running_loop().time()
+        try:
+            result = await op(conn)
+            if not conn.autocommit:  # a given pool's transactional connection
+                await conn.commit()
+            adapter._health.refused = None  # the server answers: no more fast failures
+            return result
+        except psycopg.Error as exc:
+            raise _storage_error(exc) or exc from exc
+        finally:
+            self.returning = True
+            await pool.putconn(conn)
+
+
+class _Transaction:
+    """Statements inside :meth:`PostgresAdapter._transaction`, each bounded like a call."""
+
+    __slots__ = ("adapter", "conn")
+
+    def __init__(self, adapter: PostgresAdapter, conn: AsyncConnection[Any]) -> None:
+        self.adapter = adapter
+        self.conn = conn
+
+    async def run(self, op: _Op[_T]) -> _T:
+        async def statement() -> _T:
+            try:
+                return await op(self.conn)
+            except psycopg.Error as exc:
+                raise _storage_error(exc) or exc from exc
+
+        return await _Call(self.adapter).guard(statement(), checkout=False)
+
+    async def one(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        async def op(conn: AsyncConnection[Any]) -> tuple[Any, ...] | None:
+            row: tuple[Any, ...] | None = await (await conn.execute(query, params, prepare=True)).fetchone()
+            return row
+
+        return await self.run(op)
+
+    async def all(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        async def op(conn: AsyncConnection[Any]) -> list[tuple[Any, ...]]:
+            rows: list[tuple[Any, ...]] = await (await conn.execute(query, params, prepare=True)).fetchall()
+            return rows
+
+        return await self.run(op)
+
+    async def write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> int:
+        return await self.run(lambda conn: self.adapter._execute_write(conn, query, params, table))
+
+    async def abort(self, exc: BaseException) -> None:
+        """End a failed transaction: roll back after an error the server reported, else drop the connection."""
+        conn = self.conn
+        if conn.closed:
+            return
+        if isinstance(exc, Exception) and not isinstance(exc, StorageError):
+            try:
+                await self.run(lambda c: c.rollback())
+                return
+            except Exception:  # noqa: S110 - the connection is closed below instead
+                pass
+        # Cancelled or timed out mid-transaction: whatever the server did, this connection
+        # is in an unknown state. Closing it makes the server roll back.
+        await conn.close()
+
+
+async def _return(pool: AsyncConnectionPool[Any], conn: AsyncConnection[Any]) -> None:
+    """Give a connection back even when the caller is being cancelled (else the pool would lose it)."""
+    returning = asyncio.ensure_future(pool.putconn(conn))
+    returning.add_done_callback(_retrieve)
+    await asyncio.shield(returning)
+
+
+def _wake(waiter: asyncio.Future[None], *_: object) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a finished background task's exception as seen (it was already reported or is moot)."""
+    if not task.cancelled():
+        task.exception()
+
+
+def _storage_error(exc: psycopg.Error) -> StorageError | None:
+    """The storage error for a driver error that says the server is down or too slow, else ``None``."""
+    state = exc.sqlstate
+    if state in _TIMEOUT_STATES or isinstance(exc, _CONNECTION_TIMEOUT):
+        return StorageTimeoutError(None, "PostgreSQL cancelled a statement that ran past statement_timeout")
+    if isinstance(exc, psycopg.OperationalError) and (state is None or state.startswith(_UNAVAILABLE_STATES)):
+        return StorageUnavailableError(None, "PostgreSQL could not be reached or dropped the connection")
+    return None
+
+
+def _positive(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+def _checked_pool_options(conninfo: str, pool_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    scheme = _URL_SCHEME.match(conninfo)
+    if scheme is not None and scheme.group(1).lower() not in ("postgresql", "postgres"):
+        raise ValueError(
+            f"PostgresAdapter takes a postgresql:// (or postgres://) URL or a 'key=value' conninfo string, "
+            f"not a {scheme.group(1)}:// URL"
+        )
+    try:
+        conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError as exc:
+        raise ValueError(f"PostgresAdapter cannot read this conninfo: {exc}") from None
+    options = dict(pool_options or {})
+    if "timeout" in options:
+        raise ValueError("pool_options may not set 'timeout': use PostgresAdapter(..., pool_timeout=...)")
+    for taken in ("open", "connection_class"):
+        if taken in options:
+            raise ValueError(f"pool_options may not set {taken!r}: the adapter manages it")
+    for size in ("min_size", "max_size"):
+        value = options.get(size)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ValueError(f"pool_options[{size!r}] must be a whole number of connections, not {value!r}")
+    min_size, max_size = options.get("min_size", 1), options.get("max_size", 10)
+    if max_size is not None and max_size < max(min_size, 1):
+        raise ValueError(f"pool_options: max_size ({max_size}) must be at least min_size ({min_size}) and 1")
+    for name in ("max_idle", "max_lifetime", "reconnect_timeout"):
+        if name in options:
+            _positive(f"pool_options[{name!r}]", options[name])
+    return options

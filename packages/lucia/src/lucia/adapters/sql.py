@@ -28,7 +28,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any, Protocol
 
-from lucia._errors import ConfigurationError, InvalidInputError
+from lucia._errors import ConfigurationError, InvalidInputError, StorageUnavailableError
 from lucia.adapters import (
     SESSION_POLICY_COLUMNS,
     ChallengeRow,
@@ -364,10 +364,12 @@ class SQLStatements:
         self.lock_throttle_state = f"SELECT failures, last_failure, expires FROM {t} WHERE id = {p}{d.row_lock}"
         insert_state = f"{t} (id, failures, last_failure, expires) VALUES ({p}, {p}, {p}, {p})"
         #: Make sure the row exists (so that it can be locked), without touching an existing one.
+        #: MySQL: a no-op ``ON DUPLICATE KEY UPDATE``, not ``INSERT IGNORE``, which takes a shared
+        #: lock two transactions then both upgrade (a deadlock) and reports the duplicate as a warning.
         self.insert_throttle_state = (
             f"INSERT INTO {insert_state} ON CONFLICT (id) DO NOTHING"
             if d.insert_ignore is DDLKind.ON_CONFLICT
-            else f"INSERT IGNORE INTO {insert_state}"
+            else f"INSERT INTO {insert_state} ON DUPLICATE KEY UPDATE failures = failures"
         )
         self.update_throttle_state = f"UPDATE {t} SET failures = {p}, last_failure = {p}, expires = {p} WHERE id = {p}"
         self.delete_throttle_state = f"DELETE FROM {t} WHERE id = {p}"
@@ -390,8 +392,9 @@ class SQLStatements:
         )
         self.rename_passkey = f"UPDATE {pk} SET name = {p} WHERE id = {p} AND user_id = {p}"
         self.delete_passkey = f"DELETE FROM {pk} WHERE id = {p} AND user_id = {p}"
-        challenge_cols = "id, kind, user_id, challenge, expires"
-        self.insert_challenge = f"INSERT INTO {ch} ({challenge_cols}) VALUES ({p}, {p}, {p}, {p}, {p})"
+        challenge_cols = "id, kind, user_id, challenge, expires, user_handle"
+        self.insert_challenge = f"INSERT INTO {ch} ({challenge_cols}) VALUES ({p}, {p}, {p}, {p}, {p}, {p})"
+        self.delete_expired_challenges = f"DELETE FROM {ch} WHERE expires <= {p}"
         self.use_challenge = f"DELETE FROM {ch} WHERE id = {p} RETURNING {challenge_cols}"
         self.lock_challenge = f"SELECT {challenge_cols} FROM {ch} WHERE id = {p}{d.row_lock}"
         self.delete_challenge = f"DELETE FROM {ch} WHERE id = {p}"
@@ -475,6 +478,8 @@ class SQLStatements:
         self,
         user_columns: Mapping[str, str] | None = None,
         session_columns: Mapping[str, str] | None = None,
+        *,
+        existing_session_columns: Sequence[str] | None = None,
     ) -> list[str]:
         """The DDL for every table and its indexes, one statement each.
 
@@ -483,6 +488,9 @@ class SQLStatements:
                 (``text``, ``string``, ``integer``, ``boolean``, ``float``) is translated
                 for the dialect; anything else is used as written.
             session_columns: Extra columns of the session table (session attributes).
+            existing_session_columns: The columns of a session table that already exists
+                (``CREATE TABLE IF NOT EXISTS`` will keep it): indexes on columns it lacks
+                are left out, so a Lucia-JS 1.x table is neither altered nor a failure.
         """
         d = self.dialect
         names = self.tables
@@ -502,7 +510,12 @@ class SQLStatements:
                 f"absolute_period {b}, previous_id {d.session_id_type}, previous_expires {b}"
                 f"{self._extra(session_columns, reserved_session=True)}, "
                 f"FOREIGN KEY (user_id) REFERENCES {u} (id)",
-                ("user_id", "previous_id"),
+                (
+                    ("user_id", "previous_id")
+                    if existing_session_columns is None
+                    or "previous_id" in {c.lower() for c in existing_session_columns}
+                    else ("user_id",)
+                ),
             ),
             (
                 names.key,
@@ -540,7 +553,7 @@ class SQLStatements:
                 names.passkey_challenge,
                 d.q(names.passkey_challenge),
                 f"id VARCHAR(127) NOT NULL PRIMARY KEY, kind VARCHAR(32) NOT NULL, user_id {d.id_type}, "
-                f"challenge VARCHAR(255) NOT NULL, expires {b} NOT NULL",
+                f"challenge VARCHAR(255) NOT NULL, expires {b} NOT NULL, user_handle VARCHAR(255)",
                 ("expires",),
             ),
         ]
@@ -679,7 +692,9 @@ class SQLStatements:
     @staticmethod
     def challenge_row(row: Sequence[Any]) -> ChallengeRow:
         """Decode a row of :attr:`use_challenge`."""
-        return ChallengeRow(id=row[0], kind=row[1], user_id=row[2], challenge=row[3], expires=int(row[4]))
+        return ChallengeRow(
+            id=row[0], kind=row[1], user_id=row[2], challenge=row[3], expires=int(row[4]), user_handle=row[5]
+        )
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -698,6 +713,20 @@ def _update_user(statements: SQLStatements, columns: tuple[str, ...]) -> str:
     d = statements.dialect
     assignments = ", ".join(f"{d.q(check_identifier(c, 'attribute name'))} = {d.placeholder}" for c in columns)
     return f"UPDATE {statements._user} SET {assignments} WHERE id = {d.placeholder}"
+
+
+def _asked_for(row: SessionRow, session_id: str) -> SessionRow | None:
+    """Defence in depth: the row a session lookup got must be the session asked for (by id or previous id).
+
+    A driver or pool that hands back another query's result must never sign someone in
+    as somebody else: that is a storage fault. A row whose id only matches when letter
+    case is ignored (a Lucia-JS 1.x MySQL table's collation) is simply not this session.
+    """
+    if row.id == session_id or row.previous_id == session_id:
+        return row
+    if session_id.lower() in (row.id.lower(), (row.previous_id or "").lower()):
+        return None
+    raise StorageUnavailableError(None, "the database answered with a row of another session")
 
 
 def key_params(key: KeyRow) -> tuple[Any, ...]:
@@ -894,7 +923,7 @@ class SQLAdapter(ABC):
         row = await self._one(sql.get_session, (session_id,))
         if row is None and sql.has_grace:
             row = await self._one(sql.get_session_by_previous_id, (session_id,))
-        return None if row is None else sql.session_row(row)
+        return None if row is None else _asked_for(sql.session_row(row), session_id)
 
     async def get_sessions_by_user_id(self, user_id: str) -> list[SessionRow]:
         """Every session of a user."""
@@ -952,7 +981,13 @@ class SQLAdapter(ABC):
         found = await self._one_with_names(sql.get_session_and_user, (session_id,))
         if found is None and sql.has_grace:
             found = await self._one_with_names(sql.get_session_and_user_by_previous_id, (session_id,))
-        return None if found is None else sql.session_and_user_rows(*found)
+        if found is None:
+            return None
+        session, user = sql.session_and_user_rows(*found)
+        if user.id != session.user_id:
+            raise StorageUnavailableError(None, "the database answered with a user row of another session")
+        checked = _asked_for(session, session_id)
+        return None if checked is None else (checked, user)
 
     # -- throttling ------------------------------------------------------------------
 
@@ -998,7 +1033,7 @@ class SQLAdapter(ABC):
     async def set_challenge(self, challenge: ChallengeRow) -> None:
         """Store a challenge."""
         c = challenge
-        await self._write(self._sql.insert_challenge, (c.id, c.kind, c.user_id, c.challenge, c.expires))
+        await self._write(self._sql.insert_challenge, (c.id, c.kind, c.user_id, c.challenge, c.expires, c.user_handle))
 
     async def use_challenge(self, challenge_id: str) -> ChallengeRow | None:
         """Delete and return a challenge atomically."""
@@ -1010,6 +1045,10 @@ class SQLAdapter(ABC):
             if row is None or await tx.write(self._sql.delete_challenge, (challenge_id,)) != 1:
                 return None
         return self._sql.challenge_row(row)
+
+    async def delete_expired_challenges(self, now: int) -> None:
+        """Delete expired challenges."""
+        await self._write(self._sql.delete_expired_challenges, (now,))
 
 
 class SQLThrottleStore:

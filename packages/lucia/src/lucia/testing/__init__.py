@@ -33,8 +33,10 @@ undeclared capability is skipped with its reason.
 Session-only stores (Redis) subclass :class:`SessionAdapterTests` and
 :class:`LuciaSessionTests` and override ``user_adapter`` with a store for users.
 Throttle stores subclass :class:`ThrottleStoreTests`; passkey storage
-:class:`PasskeyStoreTests`. The tests need the ``anyio`` pytest plugin (installed with
-anyio) and run on asyncio.
+:class:`PasskeyStoreTests`; storage faults (a server cut off, refusing, stalled;
+cancelled writes) :class:`FaultTests`, with a :class:`FaultInjector` in front of the
+server. The tests need the ``anyio`` pytest plugin (installed with anyio) and run on
+asyncio.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from lucia.testing._adapter_suite import (
     UserAdapterTests,
 )
 from lucia.testing._clock import FakeClock
+from lucia.testing._fault_suite import FaultInjector, FaultTests
 from lucia.testing._harness import (
     CONFORMANCE_SESSION_COLUMNS,
     CONFORMANCE_USER_COLUMNS,
@@ -62,6 +65,8 @@ __all__ = [
     "CONFORMANCE_USER_COLUMNS",
     "AdapterTests",
     "FakeClock",
+    "FaultInjector",
+    "FaultTests",
     "LuciaSessionTests",
     "LuciaTests",
     "PasskeyStoreTests",

@@ -1,0 +1,56 @@
+"""SecantusDB (PyPI ``secantusdb``, MongoDB-wire-compatible) for the MongoDB tests."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from lucia.testing.services import free_port, require_service
+
+__all__ = ["secantus_server"]
+
+
+@contextmanager
+def secantus_server(*extra_args: str, startup_seconds: float = 60) -> Iterator[str]:
+    """Run SecantusDB (PyPI ``secantusdb``, MongoDB-wire-compatible) in memory on a free port.
+
+    Yields its ``mongodb://`` URL and stops the server afterwards. A missing launcher or
+    a server that does not listen is a missing service (:func:`lucia.testing.services.require_service`).
+
+    Args:
+        extra_args: More ``secantusd-py`` options, e.g. ``"--standalone"``.
+        startup_seconds: How long to wait for the server to listen.
+    """
+    beside = Path(sys.executable).with_name("secantusd-py")
+    launcher = str(beside) if beside.exists() else shutil.which("secantusd-py")
+    if launcher is None:
+        require_service("mongodb", "secantusd-py (PyPI: secantusdb) is not installed")
+    port = free_port()
+    command = [launcher, "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:", *extra_args]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + startup_seconds
+        while True:
+            if process.poll() is not None:
+                require_service("mongodb", f"secantusd-py exited with status {process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    require_service("mongodb", f"secantusd-py did not listen within {startup_seconds:g} s")
+                time.sleep(0.1)
+        yield f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -86,7 +86,7 @@ async def _dump(redis_client: Redis, prefix: str) -> str:
 class TestRedisSessionsWithSQLiteUsers(SessionAdapterTests, LuciaSessionTests):
     """The session suite: Redis stores sessions, SQLite the users they point at."""
 
-    capabilities = frozenset()
+    capabilities = frozenset({"session_policy_columns"})
 
     @pytest.fixture
     def adapter(self, sessions: RedisSessionAdapter) -> RedisSessionAdapter:

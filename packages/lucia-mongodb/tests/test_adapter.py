@@ -41,7 +41,9 @@ async def dump_database(database: Any) -> str:
 
 
 class _MongoSuite(AdapterTests, PasskeyStoreTests, ThrottleStoreTests):
-    capabilities = frozenset({"get_session_and_user", "user_foreign_key", "shared_across_processes"})
+    capabilities = frozenset(
+        {"get_session_and_user", "user_foreign_key", "shared_across_processes", "session_policy_columns"}
+    )
     transactions: bool | None = None
 
     @pytest.fixture

@@ -67,7 +67,7 @@ def row(session_id: str, user_id: str, idle: int) -> SessionRow:
 class _RedisSuite(SessionAdapterTests, LuciaSessionTests):
     """The session conformance suite; users live in the in-memory adapter."""
 
-    capabilities = frozenset()
+    capabilities = frozenset({"session_policy_columns"})
 
     @pytest.fixture
     def user_adapter(self) -> MemoryAdapter:

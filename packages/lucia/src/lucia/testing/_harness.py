@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,7 @@ __all__ = [
     "gather_outcomes",
     "needs",
     "new_id",
+    "stored_form",
 ]
 
 #: The user columns the suite writes: give the fixture's user table these.
@@ -77,6 +79,22 @@ def session_row(user_id: str, *, active: int = NOW_MS + DAY_MS, idle: int = NOW_
     )
 
 
+async def stored_form(adapter: Any, row: SessionRow) -> SessionRow:
+    """``row`` as a store keeps it: fields its session table has no column for read back as defaults."""
+    columns = await adapter.session_columns()
+    if columns is None:
+        return row
+    defaults: dict[str, Any] = {
+        name: None
+        for name in ("created_at", "active_period", "idle_period", "absolute_period", "previous_id", "previous_expires")
+        if name not in columns
+    }
+    kept = {name: value for name, value in row.attributes.items() if name in columns and value is not None}
+    return dataclasses.replace(
+        row, **defaults, attributes=kept, persistent=row.persistent or "persistent" not in columns
+    )
+
+
 async def gather_outcomes(count: int, call: Callable[[], Awaitable[Any]]) -> list[Any]:
     """Run ``call`` ``count`` times concurrently; return each result or the exception it raised."""
     results: list[Any] = [None] * count
@@ -102,7 +120,9 @@ class Harness:
 
     pytestmark = pytest.mark.anyio
     #: Optional abilities this adapter declares; see :mod:`lucia.testing`.
-    capabilities: ClassVar[frozenset[str]] = frozenset({"get_session_and_user", "user_foreign_key"})
+    capabilities: ClassVar[frozenset[str]] = frozenset(
+        {"get_session_and_user", "user_foreign_key", "session_policy_columns"}
+    )
 
     @pytest.fixture
     def anyio_backend(self) -> str:

@@ -17,6 +17,7 @@ from lucia.testing import (
     CONFORMANCE_USER_COLUMNS,
     AdapterTests,
     PasskeyStoreTests,
+    SyncPathTests,
     ThrottleStoreTests,
     fast_password_hasher,
 )
@@ -66,6 +67,34 @@ class TestPostgresAdapterOwnPool(AdapterTests, PasskeyStoreTests):
     @pytest.fixture
     def raw_dump(self, database_url: str) -> Callable[[], Awaitable[str]]:
         return lambda: dump(database_url)
+
+
+class TestPostgresBlockingTwin(AdapterTests, PasskeyStoreTests):
+    """The blocking twin (psycopg's ConnectionPool) passes the suite of the adapter it mirrors."""
+
+    @pytest.fixture
+    async def adapter(self, database_url: str) -> AsyncIterator[Any]:
+        async with PostgresAdapter(database_url, pool_options={"max_size": 20}) as origin:
+            await create_schema(origin)
+            await empty_tables(database_url)
+            twin = origin.blocking_twin()
+            assert twin is not None and origin.blocking_twin() is twin
+            yield twin
+
+    @pytest.fixture
+    def raw_dump(self, database_url: str) -> Callable[[], Awaitable[str]]:
+        return lambda: dump(database_url)
+
+
+class TestPostgresSyncPath(SyncPathTests):
+    """SyncLucia over PostgresAdapter: psycopg's sync pool in the calling thread, under real threads."""
+
+    @pytest.fixture
+    async def adapter(self, database_url: str) -> AsyncIterator[PostgresAdapter]:
+        async with PostgresAdapter(database_url, pool_options={"max_size": 20}) as adapter:
+            await create_schema(adapter)
+            await empty_tables(database_url)
+            yield adapter
 
 
 class TestPostgresAdapterGivenPool(AdapterTests, PasskeyStoreTests):

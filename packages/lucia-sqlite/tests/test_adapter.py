@@ -16,6 +16,7 @@ from lucia.testing import (
     AdapterTests,
     FakeClock,
     PasskeyStoreTests,
+    SyncPathTests,
     ThrottleStoreTests,
     fast_password_hasher,
 )
@@ -123,6 +124,16 @@ async def test_a_lucia_js_four_column_session_table_keeps_working(
             await strict.connect()
         with pytest.raises(ConfigurationError, match="persistent"):
             await auth.create_session(user.user_id, persistent=False)
+
+
+class TestSyncPath(SyncPathTests):
+    """SyncLucia over a SQLite file: the native path, under real threads."""
+
+    @pytest.fixture
+    async def adapter(self, tmp_path: Path) -> AsyncIterator[SQLiteAdapter]:
+        async with SQLiteAdapter(tmp_path / "sync.db") as adapter:
+            await adapter.create_schema(user_columns=CONFORMANCE_USER_COLUMNS)
+            yield adapter
 
 
 class TestBlockingTwin(AdapterTests, PasskeyStoreTests):

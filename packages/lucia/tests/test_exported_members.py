@@ -105,6 +105,7 @@ PUBLIC_SURFACE: dict[str, set[str]] = {
         "PasskeyStoreTests",
         "SessionAdapterTests",
         "SessionPolicyTests",
+        "SyncPathTests",
         "ThrottleStoreTests",
         "UserAdapterTests",
         "fast_password_hasher",

@@ -21,6 +21,8 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from lucia import ConfigurationError, StorageError, StorageTimeoutError, StorageUnavailableError
 from lucia.adapters import KeyRow, TableRole, UserRow, constraint_error
 from lucia.adapters.sql import POSTGRESQL, SQLAdapter, SQLStatements, TableNames, key_params
+from lucia_postgresql._blocking import BlockingPostgresAdapter
+from lucia_postgresql._errors import storage_error
 
 __all__ = ["PostgresAdapter"]
 
@@ -35,13 +37,6 @@ _CLIENT_MARGIN = 1.0
 _RECONNECT_TIMEOUT = 10.0
 #: How long a call waits for a pooled connection while the server refuses new ones.
 _REFUSED_WAIT = 0.25
-#: SQLSTATE classes and codes that mean "the server cannot be used now" rather than "bad SQL".
-_UNAVAILABLE_STATES = ("08", "53", "57P")
-_TIMEOUT_STATES = frozenset({"57014", "55P03"})  # query_canceled (statement_timeout), lock_not_available
-#: psycopg's own "connection timeout expired" (3.2+).
-_CONNECTION_TIMEOUT: tuple[type[BaseException], ...] = tuple(
-    error for error in (getattr(psycopg.errors, "ConnectionTimeout", None),) if error is not None
-)
 
 
 class PostgresAdapter(SQLAdapter):
@@ -117,8 +112,8 @@ class PostgresAdapter(SQLAdapter):
         if isinstance(pool, str):
             self._conninfo = pool
             self._pool_options = _checked_pool_options(pool, pool_options)
-            self._pool: AsyncConnectionPool[Any] = self._new_pool()
             self._owns_pool = True
+            self._pool: AsyncConnectionPool[Any] = self._new_pool()
         elif isinstance(pool, AsyncConnectionPool):
             if pool_options is not None:
                 raise TypeError("pool_options configures a pool the adapter creates; configure your own pool yourself")
@@ -134,6 +129,7 @@ class PostgresAdapter(SQLAdapter):
         #: Pools inherited from a parent process: kept, never used nor closed here.
         self._inherited: list[AsyncConnectionPool[Any]] = []
         self._sql = SQLStatements(POSTGRESQL, tables)
+        self._twin: BlockingPostgresAdapter | None = None
         names = self._sql.tables
         roles: tuple[tuple[str, TableRole], ...] = (
             (names.user, "user"),
@@ -154,7 +150,17 @@ class PostgresAdapter(SQLAdapter):
 
     # -- lifecycle -------------------------------------------------------------------
 
-    def _new_pool(self) -> AsyncConnectionPool[Any]:
+    def pool_settings(self) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+        """``(conninfo, connection kwargs, pool options)`` of the pool: the same for the blocking twin.
+
+        ``None`` for a pool you gave whose conninfo or kwargs are computed by callables.
+        """
+        if not self._owns_pool:
+            pool = self._pool
+            if not isinstance(pool.conninfo, str) or not isinstance(pool.kwargs or {}, dict):
+                return None
+            given: dict[str, Any] = dict(pool.kwargs or {})  # type: ignore[arg-type]
+            return pool.conninfo, given, {"min_size": pool.min_size, "max_size": pool.max_size}
         options = dict(self._pool_options)
         kwargs: dict[str, Any] = {
             "autocommit": True,
@@ -165,17 +171,34 @@ class PostgresAdapter(SQLAdapter):
         setting = f"-c statement_timeout={math.ceil(self._statement_timeout * 1000)}"
         existing = kwargs.get("options") or conninfo_to_dict(self._conninfo).get("options")
         kwargs["options"] = f"{existing} {setting}" if existing else setting
+        # psycopg_pool retries a failed connection with a doubling delay until
+        # reconnect_timeout runs out; afterwards the next waiting call starts afresh. Kept
+        # short, so that the first calls after an outage do not wait for a long back-off.
+        defaults = {"min_size": 1, "max_size": 10, "reconnect_timeout": _RECONNECT_TIMEOUT}
+        return self._conninfo, kwargs, {**defaults, **options}
+
+    def _new_pool(self) -> AsyncConnectionPool[Any]:
+        settings = self.pool_settings()
+        assert settings is not None  # the adapter's own pool
+        conninfo, kwargs, options = settings
         return AsyncConnectionPool(
-            self._conninfo,
+            conninfo,
             open=False,
             kwargs=kwargs,
             connection_class=_observed_connection_class(self._health),
             timeout=self._pool_timeout,
-            # psycopg_pool retries a failed connection with a doubling delay until this
-            # runs out; afterwards the next waiting call starts afresh. Kept short, so that
-            # the first calls after an outage do not wait for a long back-off.
-            **{"min_size": 1, "max_size": 10, "reconnect_timeout": _RECONNECT_TIMEOUT, **options},
+            **options,
         )
+
+    def blocking_twin(self) -> BlockingPostgresAdapter | None:
+        """The same database and settings through psycopg's synchronous ``ConnectionPool``.
+
+        :class:`lucia.SyncLucia` validates through it in the calling thread (no event loop,
+        no thread hop). It opens its own pool on first use and is closed with this adapter.
+        """
+        if self._twin is None and self.pool_settings() is not None:
+            self._twin = BlockingPostgresAdapter(self)
+        return self._twin
 
     async def connect(self) -> None:
         """Open the adapter's own pool (done on first use; a given pool is left alone)."""
@@ -192,7 +215,9 @@ class PostgresAdapter(SQLAdapter):
             self._opened = True
 
     async def close(self) -> None:
-        """Close the pool if the adapter created it; a pool you passed in stays open."""
+        """Close the pool if the adapter created it (and its blocking twin's); a pool you passed in stays open."""
+        if self._twin is not None:
+            await self._twin.close()
         if self._owns_pool and self._opened:
             self._opened = False
             await self._pool.close()
@@ -242,13 +267,13 @@ class PostgresAdapter(SQLAdapter):
             refused = health.refused
             if refused is not None:
                 # The pool's last connection attempt failed (refused, or timed out): say so at once.
-                error = _storage_error(refused) or StorageUnavailableError(None, "PostgreSQL refuses connections")
+                error = storage_error(refused) or StorageUnavailableError(None, "PostgreSQL refuses connections")
                 raise error from refused
             raise StorageTimeoutError(
                 None, f"no PostgreSQL connection became free within pool_timeout ({self._pool_timeout:g} s)"
             ) from exc
         except psycopg.Error as exc:
-            raise _storage_error(exc) or exc from exc
+            raise storage_error(exc) or exc from exc
 
     async def _one(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
         async def op(conn: AsyncConnection[Any]) -> tuple[Any, ...] | None:
@@ -502,7 +527,7 @@ class _Call:
             adapter._health.refused = None  # the server answers: no more fast failures
             return result
         except psycopg.Error as exc:
-            raise _storage_error(exc) or exc from exc
+            raise storage_error(exc) or exc from exc
         finally:
             self.returning = True
             await pool.putconn(conn)
@@ -522,7 +547,7 @@ class _Transaction:
             try:
                 return await op(self.conn)
             except psycopg.Error as exc:
-                raise _storage_error(exc) or exc from exc
+                raise storage_error(exc) or exc from exc
 
         return await _Call(self.adapter).guard(statement(), checkout=False)
 
@@ -575,16 +600,6 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
     """Mark a finished background task's exception as seen (it was already reported or is moot)."""
     if not task.cancelled():
         task.exception()
-
-
-def _storage_error(exc: psycopg.Error) -> StorageError | None:
-    """The storage error for a driver error that says the server is down or too slow, else ``None``."""
-    state = exc.sqlstate
-    if state in _TIMEOUT_STATES or isinstance(exc, _CONNECTION_TIMEOUT):
-        return StorageTimeoutError(None, "PostgreSQL cancelled a statement that ran past statement_timeout")
-    if isinstance(exc, psycopg.OperationalError) and (state is None or state.startswith(_UNAVAILABLE_STATES)):
-        return StorageUnavailableError(None, "PostgreSQL could not be reached or dropped the connection")
-    return None
 
 
 def _positive(name: str, value: float) -> float:

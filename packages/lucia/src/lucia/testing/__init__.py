@@ -58,6 +58,7 @@ from lucia.testing._harness import (
 )
 from lucia.testing._passkey_suite import PasskeyStoreTests
 from lucia.testing._session_suite import SessionPolicyTests
+from lucia.testing._sync_suite import SyncPathTests
 from lucia.testing._throttle_suite import ThrottleStoreTests
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "PasskeyStoreTests",
     "SessionAdapterTests",
     "SessionPolicyTests",
+    "SyncPathTests",
     "ThrottleStoreTests",
     "UserAdapterTests",
     "fast_password_hasher",

@@ -18,6 +18,7 @@ from lucia.testing import (
     CONFORMANCE_USER_COLUMNS,
     AdapterTests,
     PasskeyStoreTests,
+    SyncPathTests,
     ThrottleStoreTests,
     fast_password_hasher,
 )
@@ -131,6 +132,34 @@ class TestMySQLAdapterLockingPath(AdapterTests, PasskeyStoreTests):
     @pytest.fixture
     def raw_dump(self, database_url: str) -> Callable[[], Awaitable[str]]:
         return lambda: dump(database_url)
+
+
+class TestMySQLBlockingTwin(AdapterTests, PasskeyStoreTests):
+    """The blocking twin (PyMySQL) passes the suite of the adapter it mirrors."""
+
+    @pytest.fixture
+    async def adapter(self, database_url: str) -> AsyncIterator[Any]:
+        async with MySQLAdapter(database_url, pool_options={"maxsize": 20}) as origin:
+            await create_schema(origin)
+            await empty_tables(database_url)
+            twin = origin.blocking_twin()
+            assert twin is not None and origin.blocking_twin() is twin
+            yield twin
+
+    @pytest.fixture
+    def raw_dump(self, database_url: str) -> Callable[[], Awaitable[str]]:
+        return lambda: dump(database_url)
+
+
+class TestMySQLSyncPath(SyncPathTests):
+    """SyncLucia over MySQLAdapter: PyMySQL in the calling thread, under real threads."""
+
+    @pytest.fixture
+    async def adapter(self, database_url: str) -> AsyncIterator[MySQLAdapter]:
+        async with MySQLAdapter(database_url, pool_options={"maxsize": 20}) as adapter:
+            await create_schema(adapter)
+            await empty_tables(database_url)
+            yield adapter
 
 
 class TestMySQLAdapterGivenPool(AdapterTests, PasskeyStoreTests):

@@ -11,37 +11,25 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from types import TracebackType
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import aiomysql
 import anyio
 
-from lucia import ConfigurationError, StorageError, StorageTimeoutError, StorageUnavailableError
-from lucia.adapters import ChallengeRow, KeyRow, SessionRow, TableRole, UserRow, constraint_error
-from lucia.adapters.sql import MARIADB, MYSQL, SQLAdapter, SQLStatements, TableNames
+from lucia import ConfigurationError, StorageError, StorageTimeoutError
+from lucia.adapters import TableRole, constraint_error
+from lucia.adapters.sql import MARIADB, MYSQL, SQLStatements, TableNames
+from lucia_mysql._blocking import BlockingMySQLAdapter
+from lucia_mysql._shared import _CLIENT_MARGIN, _FOUND_ROWS, DeadlockRetries, raise_storage_error
 
 __all__ = ["MySQLAdapter"]
 
 _T = TypeVar("_T")
 _Cursor = Any  # aiomysql.Cursor (aiomysql ships no type hints)
 
-#: pymysql.constants.CLIENT.FOUND_ROWS: UPDATE reports the rows it matched, as on the other databases.
-_FOUND_ROWS = 1 << 1
-#: How much longer than ``statement_timeout`` the client waits before it gives up on the server.
-_CLIENT_MARGIN = 1.0
-#: Client error numbers (2003 can't connect, 2006 server gone, 2013 lost connection, ...)
-#: and server ones (1053 shutdown, 1077 normal shutdown, 1152/1158-1161 aborted or network
-#: errors, 1927 connection killed, 2055 lost connection) that mean "the server cannot be used now".
-_UNAVAILABLE = frozenset({1040, 1053, 1077, 1152, 1158, 1159, 1160, 1161, 1927, 2002, 2003, 2006, 2013, 2055})
-#: ER_LOCK_DEADLOCK, and how often a statement or transaction that lost a deadlock is run again.
-_DEADLOCK = 1213
-_DEADLOCK_RETRIES = 3
-#: 1205 lock wait timeout, 1969 MariaDB max_statement_time, 3024 MySQL max_execution_time.
-_TIMEOUT = frozenset({1205, 1969, 3024})
 
-
-class MySQLAdapter(SQLAdapter):
+class MySQLAdapter(DeadlockRetries):
     """Users, keys, sessions, throttling and passkeys in MySQL 8 or MariaDB 10.6+, on aiomysql.
 
     ::
@@ -133,6 +121,7 @@ class MySQLAdapter(SQLAdapter):
         self._inherited: list[aiomysql.Pool] = []
         self._connect_lock = asyncio.Lock()
         self._sql = SQLStatements(MYSQL, tables)
+        self._twin: BlockingMySQLAdapter | None = None
 
     def __repr__(self) -> str:
         if self._owns_pool:
@@ -193,8 +182,19 @@ class MySQLAdapter(SQLAdapter):
             self._sql = SQLStatements(dialect, self._sql.tables, columns)
             self._ready = True
 
+    def blocking_twin(self) -> BlockingMySQLAdapter | None:
+        """The same server and settings through PyMySQL, for :class:`lucia.SyncLucia`'s native path.
+
+        ``None`` for a pool you gave the adapter (its connection settings are its own).
+        """
+        if self._twin is None and self._owns_pool:
+            self._twin = BlockingMySQLAdapter(self)
+        return self._twin
+
     async def close(self) -> None:
-        """Close the pool if the adapter created it; a pool you passed in stays open."""
+        """Close the pool if the adapter created it (and the blocking twin's connections); a given pool stays open."""
+        if self._twin is not None:
+            await self._twin.close()
         if self._owns_pool and self._pool is not None:
             pool, self._pool = self._pool, None
             self._ready = False
@@ -254,7 +254,7 @@ class MySQLAdapter(SQLAdapter):
         try:
             conn: aiomysql.Connection = getting.result()
         except (aiomysql.Error, OSError) as exc:
-            _raise_storage_error(exc)
+            raise_storage_error(exc)
         return pool, conn
 
     async def _statement(self, conn: aiomysql.Connection, run: Callable[[_Cursor], Awaitable[_T]]) -> _T:
@@ -267,7 +267,7 @@ class MySQLAdapter(SQLAdapter):
                 # Cancelled or timed out: aiomysql may be mid-packet. Never reuse this connection.
                 conn.close()
             if isinstance(exc, (aiomysql.Error, OSError, TimeoutError)):
-                _raise_storage_error(exc)
+                raise_storage_error(exc)
             raise
 
     async def _call(self, run: Callable[[_Cursor], Awaitable[_T]]) -> _T:
@@ -304,48 +304,6 @@ class MySQLAdapter(SQLAdapter):
     async def _write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> int:
         write = _writer(query, params, table)
         return await self._retrying(lambda: self._call(write))
-
-    async def _retrying(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
-        """Run a statement or a whole transaction again when InnoDB chose it as a deadlock's victim.
-
-        InnoDB locks index entries, so writes on one session's rows (a renewal changing its
-        id, a revocation by id or previous id, a user's deletion) can deadlock. The victim
-        was rolled back whole, so running it again is simply a later turn.
-        """
-        for _ in range(_DEADLOCK_RETRIES):
-            try:
-                return await attempt()
-            except aiomysql.OperationalError as exc:
-                if not exc.args or exc.args[0] != _DEADLOCK:
-                    raise
-        return await attempt()
-
-    # The contract's transactions (lucia.adapters.sql), each retried as a whole after a deadlock.
-
-    async def set_user(self, user: UserRow, key: KeyRow | None) -> None:
-        """Insert a user and its primary key in one transaction."""
-        base = super().set_user
-        await self._retrying(lambda: base(user, key))
-
-    async def delete_user(self, user_id: str) -> None:
-        """Delete a user, its sessions, keys and passkeys in one transaction."""
-        base = super().delete_user
-        await self._retrying(lambda: base(user_id))
-
-    async def set_session(self, session: SessionRow, *, max_per_user: int | None = None) -> None:
-        """Insert a session; with ``max_per_user``, drop the oldest beyond it in the same transaction."""
-        base = super().set_session
-        await self._retrying(lambda: base(session, max_per_user=max_per_user))
-
-    async def use_single_use_key(self, key_id: str) -> KeyRow | None:
-        """Delete and return a single-use key (``DELETE ... RETURNING``, or lock and delete)."""
-        base = super().use_single_use_key
-        return await self._retrying(lambda: base(key_id))
-
-    async def use_challenge(self, challenge_id: str) -> ChallengeRow | None:
-        """Delete and return a challenge atomically."""
-        base = super().use_challenge
-        return await self._retrying(lambda: base(challenge_id))
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[_Transaction]:
@@ -491,21 +449,6 @@ def _release_when_acquired(pool: aiomysql.Pool, task: asyncio.Future[aiomysql.Co
     """Give back a connection that arrived after its caller stopped waiting."""
     if not task.cancelled() and task.exception() is None:
         pool.release(task.result())
-
-
-def _raise_storage_error(exc: BaseException) -> NoReturn:
-    """Raise the storage error for a driver error that says the server is down or too slow, else ``exc``."""
-    if isinstance(exc, TimeoutError):
-        raise StorageTimeoutError(None, "MySQL did not answer within statement_timeout + 1 s") from exc
-    number = exc.args[0] if isinstance(exc, aiomysql.Error) and exc.args else None
-    if number in _TIMEOUT:
-        raise StorageTimeoutError(None, "MySQL stopped a statement that ran past statement_timeout") from exc
-    lost = isinstance(exc, aiomysql.InterfaceError) or (
-        isinstance(exc, aiomysql.InternalError) and "Packet sequence" in str(exc)
-    )
-    if number in _UNAVAILABLE or lost or (isinstance(exc, OSError) and not isinstance(exc, aiomysql.Error)):
-        raise StorageUnavailableError(None, "MySQL could not be reached or dropped the connection") from exc
-    raise exc
 
 
 if sys.version_info >= (3, 11):

@@ -22,7 +22,7 @@ from lucia import ConfigurationError, StorageError, StorageTimeoutError, Storage
 from lucia.adapters import KeyRow, TableRole, UserRow, constraint_error
 from lucia.adapters.sql import POSTGRESQL, SQLAdapter, SQLStatements, TableNames, key_params
 from lucia_postgresql._blocking import BlockingPostgresAdapter
-from lucia_postgresql._errors import storage_error
+from lucia_postgresql._errors import result_names, storage_error
 
 __all__ = ["PostgresAdapter"]
 
@@ -300,11 +300,7 @@ class PostgresAdapter(SQLAdapter):
             row: tuple[Any, ...] | None = await cursor.fetchone()
             if row is None:
                 return None
-            # Read the names off the raw result: cheaper than building `cursor.description`.
-            result = cursor.pgresult
-            assert result is not None
-            encoding = conn.info.encoding
-            return [(result.fname(i) or b"").decode(encoding) for i in range(result.nfields)], row
+            return self._names_of(query, len(row), lambda: result_names(cursor, conn)), row
 
         return await self._run(op)
 

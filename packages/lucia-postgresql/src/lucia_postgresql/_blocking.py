@@ -24,7 +24,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from lucia import StorageTimeoutError
 from lucia.adapters import TableRole
 from lucia.adapters.sql import POSTGRESQL, SQLAdapter, SQLStatements
-from lucia_postgresql._errors import storage_error
+from lucia_postgresql._errors import result_names, storage_error
 
 if TYPE_CHECKING:
     from lucia_postgresql._adapter import PostgresAdapter
@@ -104,10 +104,7 @@ class BlockingPostgresAdapter(SQLAdapter):
             row: tuple[Any, ...] | None = cursor.fetchone()
             if row is None:
                 return None
-            result = cursor.pgresult
-            assert result is not None
-            encoding = conn.info.encoding
-            return [(result.fname(i) or b"").decode(encoding) for i in range(result.nfields)], row
+            return self._names_of(query, len(row), lambda: result_names(cursor, conn)), row
 
     async def _all(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self._connection() as conn:

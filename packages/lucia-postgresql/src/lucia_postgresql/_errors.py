@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 import psycopg.errors
 
 from lucia import StorageError, StorageTimeoutError, StorageUnavailableError
 
-__all__ = ["storage_error"]
+__all__ = ["result_names", "storage_error"]
 
 #: SQLSTATE classes and codes that mean "the server cannot be used now" rather than "bad SQL".
 _UNAVAILABLE_STATES = ("08", "53", "57P")
@@ -26,3 +28,13 @@ def storage_error(exc: psycopg.Error) -> StorageError | None:
     if isinstance(exc, psycopg.OperationalError) and (state is None or state.startswith(_UNAVAILABLE_STATES)):
         return StorageUnavailableError(None, "PostgreSQL could not be reached or dropped the connection")
     return None
+
+
+def result_names(
+    cursor: psycopg.Cursor[Any] | psycopg.AsyncCursor[Any], conn: psycopg.BaseConnection[Any]
+) -> list[str]:
+    """The column names of a cursor's result, read off the raw result (cheaper than ``cursor.description``)."""
+    result = cursor.pgresult
+    assert result is not None
+    encoding = conn.info.encoding
+    return [(result.fname(i) or b"").decode(encoding) for i in range(result.nfields)]

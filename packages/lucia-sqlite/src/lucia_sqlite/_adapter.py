@@ -212,7 +212,7 @@ class SQLiteAdapter(SQLAdapter):
     async def _one_with_names(self, query: str, params: Sequence[Any]) -> tuple[list[str], sqlite3.Row] | None:
         # Every validation comes through here: one hop to the reader thread, nothing else.
         for row in await _fetch(self._reader or await self._read_conn(), query, params):
-            return row.keys(), row
+            return self._names_of(query, len(row), row.keys), row
         return None
 
     async def _write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> int:

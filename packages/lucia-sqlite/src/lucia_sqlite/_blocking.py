@@ -110,7 +110,9 @@ class BlockingSQLiteAdapter(SQLAdapter):
             row: tuple[Any, ...] | None = cursor.fetchone()
         except sqlite3.OperationalError as exc:
             raise_storage_error(exc)
-        return None if row is None else ([column[0] for column in cursor.description], row)
+        if row is None:
+            return None
+        return self._names_of(query, len(row), lambda: [column[0] for column in cursor.description]), row
 
     async def _write(self, query: str, params: Sequence[Any], table: TableRole | None = None) -> int:
         return _run(self._conn(), query, params, table)

@@ -79,8 +79,9 @@ class PrimaryKey:
     password: str | None = field(default=None, metadata=SECRET)
 
 
-def _default_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(attributes)
+def _default_attributes(attributes: Mapping[str, Any]) -> Mapping[str, Any]:
+    # Every stored attribute; the mapping is the adapter's fresh copy, so no second copy is made.
+    return attributes
 
 
 def _ms_to_datetime(ms: int) -> datetime:
@@ -299,7 +300,7 @@ class Lucia:
     def _fit(self, row: SessionRow) -> SessionRow:
         """The row as the session table will store it: fields without a column are dropped."""
         columns = self._session_columns
-        if columns is None or _POLICY_COLUMNS <= columns:
+        if columns is None or columns >= _POLICY_COLUMNS:
             return row
         dropped: dict[str, Any] = {n: None for n in ("created_at", *_PERIOD_COLUMNS) if n not in columns}
         return replace(row, **dropped)
@@ -586,9 +587,12 @@ class Lucia:
         # A session whose user is gone authenticates nobody (H16).
         return (row, user_row) if user_row is not None else (None, None)
 
-    async def _validate_token(self, token: str, *, with_user: bool, renew: bool = True) -> tuple[Session, User | None]:
+    async def _validate_token(
+        self, token: str, *, with_user: bool, renew: bool = True, session_id: str | None = None
+    ) -> tuple[Session, User | None]:
         """Validate a token already known to be well-formed: the hot path of every request."""
-        session_id = hash_token(token) if self.hash_session_ids else token
+        if session_id is None:
+            session_id = hash_token(token) if self.hash_session_ids else token
         row, user_row = await self._lookup(session_id, with_user=with_user)
         if row is None:
             raise InvalidSessionError()
@@ -633,25 +637,25 @@ class Lucia:
         Raises:
             InvalidSessionError: A malformed, unknown, revoked or dead token.
         """
-        self._session_id(token)
-        return (await self._validate_token(token, with_user=not self._one_store))[0]
+        session_id = self._session_id(token)
+        return (await self._validate_token(token, with_user=not self._one_store, session_id=session_id))[0]
 
     async def validate_session_user(self, token: str) -> tuple[Session, User]:
         """Like :meth:`validate_session`, with the user, in one round trip where the adapter can."""
-        self._session_id(token)
-        session, user = await self._validate_token(token, with_user=True)
+        session_id = self._session_id(token)
+        session, user = await self._validate_token(token, with_user=True, session_id=session_id)
         assert user is not None
         return session, user
 
     async def get_session(self, token: str) -> Session:
         """Like :meth:`validate_session` but never renews."""
-        self._session_id(token)
-        return (await self._validate_token(token, with_user=not self._one_store, renew=False))[0]
+        session_id = self._session_id(token)
+        return (await self._validate_token(token, with_user=not self._one_store, renew=False, session_id=session_id))[0]
 
     async def get_session_user(self, token: str) -> tuple[Session, User]:
         """Like :meth:`validate_session_user` but never renews."""
-        self._session_id(token)
-        session, user = await self._validate_token(token, with_user=True, renew=False)
+        session_id = self._session_id(token)
+        session, user = await self._validate_token(token, with_user=True, renew=False, session_id=session_id)
         assert user is not None
         return session, user
 
@@ -822,6 +826,6 @@ def _primary_key(value: object) -> PrimaryKey:
 def _missing_column(column: str, feature: str) -> str:
     return (
         f"{feature} needs the session column(s) {column}, which the session table lacks "
-        "(a Lucia-JS 1.x table?). Add them: see 'Sessions > Migrating the session table' in the docs, "
+        "(a Lucia-JS 1.x table?). Add them: see 'Sessions > Migrating an existing session table' in the docs, "
         "or print the DDL with `python -m lucia schema <dialect>`."
     )

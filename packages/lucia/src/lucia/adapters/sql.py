@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -306,6 +306,10 @@ class SQLStatements:
         )
         #: Every session column, in the order :meth:`session_row` decodes.
         self.session_columns: tuple[str, ...] = (*SESSION_BASE_COLUMNS, *self.policy_columns, *self.attribute_columns)
+        #: Every policy column present (the default layout): rows decode by position, the hot path.
+        self._all_policy = self.policy_columns == SESSION_POLICY_COLUMNS
+        first_attribute = len(SESSION_BASE_COLUMNS) + len(self.policy_columns)
+        self._attribute_positions = tuple(enumerate(self.attribute_columns, start=first_attribute))
         self.has_grace = "previous_id" in self.policy_columns and "previous_expires" in self.policy_columns
         self.has_created_at = "created_at" in self.policy_columns
         selected = ", ".join(d.q(c) for c in self.session_columns)
@@ -622,6 +626,24 @@ class SQLStatements:
         """Decode a row of :attr:`session_columns` (attribute columns that are NULL are left out)."""
         if len(row) == 4:  # the Lucia-JS layout: the hot path of a shared database
             return SessionRow(row[0], row[1], int(row[2]), int(row[3]))
+        if self._all_policy:  # the default layout: by position, no dictionary in between
+            positions = self._attribute_positions
+            attributes = {name: row[i] for i, name in positions if row[i] is not None} if positions else {}
+            persistent = row[5]
+            return SessionRow(
+                row[0],
+                row[1],
+                int(row[2]),
+                int(row[3]),
+                row[4],
+                True if persistent is None else bool(persistent),
+                row[6],
+                row[7],
+                row[8],
+                row[9],
+                row[10],
+                attributes,
+            )
         values = dict(zip(self.session_columns, row, strict=False))
         persistent = values.get("persistent")
         attributes = {c: values[c] for c in self.attribute_columns if values[c] is not None}
@@ -769,6 +791,19 @@ class SQLAdapter(ABC):
 
     _sql: SQLStatements
     _inspected: bool = False
+    #: The result column names of each joined query, read once (a query's columns change
+    #: only when a table does, which changes their number too).
+    _result_names: dict[str, list[str]] | None = None
+
+    def _names_of(self, query: str, width: int, read: Callable[[], list[str]]) -> list[str]:
+        """The column names of ``query``'s result of ``width`` columns: cached, read when unknown."""
+        cache = self._result_names
+        if cache is None:
+            cache = self._result_names = {}
+        names = cache.get(query)
+        if names is None or len(names) != width:
+            names = cache[query] = read()
+        return names
 
     @abstractmethod
     async def _one(self, query: str, params: Sequence[Any]) -> Sequence[Any] | None:

@@ -261,7 +261,8 @@ async def hashing_report() -> None:
     stop.set()
     await ticking
     print(
-        f"Argon2id at the defaults: {per_hash:.1f} ms per hash; worst event-loop stall while 8 run: {worst * 1000:.2f} ms"
+        f"Argon2id at the defaults: {per_hash:.1f} ms per hash; "
+        f"worst event-loop stall while 8 run: {worst * 1000:.2f} ms"
     )
 
 

@@ -38,6 +38,8 @@ from lucia.adapters.sql import MYSQL, POSTGRESQL, SQLStatements
 from lucia.testing import fast_password_hasher
 from lucia.testing.services import service_url, unique_name
 
+BASE_SESSION_COLUMNS = ("id", "user_id", "active_expires", "idle_expires")
+
 POSTGRES_URL = service_url("LUCIA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_URL = service_url("LUCIA_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 SEED_USERS = 100_000
@@ -275,7 +277,7 @@ async def bench_mysql() -> list[str]:
                 for statement, rows in (
                     (sql.insert_user(["username"]), users),
                     (sql.insert_key, keys),
-                    (sql.insert_session, sessions),
+                    (sql.insert_session(BASE_SESSION_COLUMNS), sessions),
                 ):
                     for start in range(0, len(rows), 5_000):
                         await cursor.executemany(statement, rows[start : start + 5_000])

@@ -48,7 +48,8 @@ async def sign_up_and_in(adapter: MemoryAdapter) -> tuple[Session, User]:
         throttle=Throttle(store=MemoryThrottleStore(), per_client_limit=50),
         proxy_headers=ProxyHeaders(trusted_hops=1),
     )
-    user: User = await auth.create_user(primary_key=PrimaryKey("email", "ada@example.com", "pw"), attributes={})
+    created: User = await auth.create_user(primary_key=PrimaryKey("email", "ada@example.com", "pw"), attributes={})
+    assert created.user_id
     try:
         key: Key = await auth.use_key("email", "ada@example.com", "pw", client="203.0.113.1")
     except TooManyRequestsError as error:

@@ -41,6 +41,9 @@ CORE_COVERAGE_MINIMUM = 90
 nox.options.default_venv_backend = "uv"
 nox.options.sessions = ["tests", "conformance"]
 nox.options.reuse_existing_virtualenvs = False
+# Where every service is required (CI), a Python of the matrix that is missing fails the run
+# instead of skipping its sessions.
+nox.options.error_on_missing_interpreters = os.environ.get("LUCIA_REQUIRE_SERVICES") == "1"
 
 
 def _load(path: Path) -> dict:
@@ -145,6 +148,18 @@ def conformance(session: nox.Session) -> None:
     """
     _sync(session, None, groups=("test", "conformance"))
     session.run("pytest", *(session.posargs or ["tests"]))
+
+
+@nox.session(python=PYTHON)
+def deploy(session: nox.Session) -> None:
+    """Each framework's docs example app on its real server, and the schema CLI's DDL on the real databases.
+
+    tests/deploy/: gunicorn (``--preload``, two workers), uvicorn, hypercorn and aiohttp's
+    runner serve the apps in subprocesses. Every workspace member is installed, with the
+    root's ``deploy`` group (the servers, every framework, the database drivers).
+    """
+    _sync(session, None, groups=("deploy",))
+    session.run("pytest", *(session.posargs or ["tests/deploy"]))
 
 
 @nox.session(python=PYTHON)

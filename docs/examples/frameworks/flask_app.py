@@ -25,7 +25,7 @@ def create_app(database: str = "app.db", **lucia_options: Any) -> Flask:
     # "DEV" serves plain http://127.0.0.1; "PROD" (behind https) makes the cookie Secure,
     # which a browser never sends back over plain http.
     lucia_options.setdefault("env", "DEV")
-    # The async core runs on SyncLucia's own loop thread; so does the adapter.
+    # SyncLucia runs the core in the calling thread over the adapter's blocking twin.
     auth = SyncLucia(Lucia(adapter=SQLiteAdapter(database), **lucia_options))
 
     app = Flask(__name__)

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from lucia import DuplicateKeyError, InvalidCredentialsError, InvalidInputError, Lucia, PrimaryKey, SyncLucia
+from lucia.adapters import Adapter
 from lucia.integrations.wsgi import LuciaMiddleware, StartResponse, WSGIEnvironment, get_auth
 from lucia.redirects import safe_redirect
 from lucia_sqlite import SQLiteAdapter
@@ -49,12 +50,13 @@ def _respond(
     return [body]
 
 
-def create_app(database: str = "app.db", **lucia_options: Any) -> LuciaMiddleware:
-    """The app on a SQLite file; ``lucia_options`` go to :class:`lucia.Lucia`."""
+def create_app(database: str = "app.db", adapter: Adapter | None = None, **lucia_options: Any) -> LuciaMiddleware:
+    """The app on a SQLite file (or on ``adapter``); ``lucia_options`` go to :class:`lucia.Lucia`."""
     # "DEV" serves plain http://127.0.0.1; "PROD" (behind https) makes the cookie Secure.
     lucia_options.setdefault("env", "DEV")
-    # The async core runs on SyncLucia's own loop thread; so does the adapter.
-    auth = SyncLucia(Lucia(adapter=SQLiteAdapter(database), **lucia_options))
+    # SyncLucia runs the core in the calling thread over the adapter's blocking twin
+    # (sqlite3 here, psycopg's pool for PostgresAdapter): no event loop in a WSGI worker.
+    auth = SyncLucia(Lucia(adapter=adapter or SQLiteAdapter(database), **lucia_options))
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = get_auth(environ)

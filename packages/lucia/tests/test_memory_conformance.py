@@ -1,4 +1,4 @@
-"""The conformance suite over the reference in-memory adapter, and proof that it can fail."""
+"""The conformance suite over the reference in-memory adapter, and its native sync path."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from lucia.adapters.memory import MemoryAdapter
-from lucia.testing import AdapterTests, PasskeyStoreTests, ThrottleStoreTests
+from lucia.testing import AdapterTests, PasskeyStoreTests, SyncPathTests, ThrottleStoreTests
 from lucia.testing._throttle_suite import StoreRecipe
 from lucia.throttle import MemoryThrottleStore
 
@@ -42,3 +42,11 @@ class TestMemoryThrottleStore(ThrottleStoreTests):
     @pytest.fixture
     def throttle_store_recipe(self) -> StoreRecipe:
         raise AssertionError("not used: the store declares no shared_across_processes capability")
+
+
+class TestMemorySyncPath(SyncPathTests):
+    """SyncLucia over the in-memory adapter: its own blocking twin, shared by real threads."""
+
+    @pytest.fixture
+    def adapter(self) -> MemoryAdapter:
+        return MemoryAdapter()

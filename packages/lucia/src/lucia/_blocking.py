@@ -2,8 +2,8 @@
 
 Lucia's core is written once, ``async``. An adapter (or throttle store) may offer a
 *blocking twin*: an object with the same ``async`` contract whose methods call a
-synchronous driver (``sqlite3``, psycopg's ``ConnectionPool``, PyMySQL, PyMongo,
-redis-py) and therefore never suspend. A coroutine of the core that only awaits such
+synchronous driver (``sqlite3``, psycopg's ``ConnectionPool``, PyMySQL) and therefore
+never suspend. A coroutine of the core that only awaits such
 methods finishes on its first step, so :func:`run_blocking` drives it to its result in
 the calling thread: no event loop, no thread hop, no second copy of the core.
 
@@ -14,11 +14,14 @@ one private event-loop thread.
 
 from __future__ import annotations
 
+import functools
+import inspect
+import threading
 from collections.abc import Coroutine
 from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-__all__ = ["BLOCKING", "HasBlockingTwin", "blocking_twin", "run_blocking"]
+__all__ = ["BLOCKING", "HasBlockingTwin", "SerializedTwin", "blocking_twin", "run_blocking"]
 
 T = TypeVar("T")
 
@@ -57,3 +60,34 @@ def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
         BLOCKING.reset(token)
     coroutine.close()
     raise RuntimeError("a blocking adapter suspended: it needs an event loop, so it is not a blocking twin")
+
+
+class SerializedTwin:
+    """The blocking twin of an in-process store: its own methods, one thread at a time.
+
+    An in-memory store never suspends, so each of its methods is atomic on an event loop;
+    threads of the native path could still interleave inside one (the interpreter switches
+    threads between bytecodes). This twin runs every coroutine method of ``store`` under
+    one lock; other attributes are the store's own.
+    """
+
+    def __init__(self, store: object) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SerializedTwin({self._store!r})"
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._store, name)
+        if not inspect.iscoroutinefunction(value):
+            return value
+        lock = self._lock
+
+        @functools.wraps(value)
+        async def serialized(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return await value(*args, **kwargs)
+
+        self.__dict__[name] = serialized  # built once per method
+        return serialized

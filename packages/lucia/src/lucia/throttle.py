@@ -37,8 +37,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from lucia._blocking import SerializedTwin
 from lucia._errors import LuciaError, StorageUnavailableError, TooManyRequestsError
 
 __all__ = [
@@ -337,13 +338,16 @@ class MemoryThrottleStore:
     def __init__(self) -> None:
         self._states: dict[str, tuple[ThrottleState, int]] = {}
         self._events: dict[str, dict[str, tuple[int, int]]] = {}
+        self._twin: SerializedTwin | None = None
 
     def __repr__(self) -> str:
         return "MemoryThrottleStore()"
 
-    def blocking_twin(self) -> MemoryThrottleStore:
-        """Itself: no method ever suspends (the native sync path of :class:`lucia.SyncLucia`)."""
-        return self
+    def blocking_twin(self) -> Any:
+        """This store under a lock, for the threads of :class:`lucia.SyncLucia`'s native path."""
+        if self._twin is None:
+            self._twin = SerializedTwin(self)
+        return self._twin
 
     async def get_state(self, key: str) -> ThrottleState | None:
         """The state of ``key``, or ``None``."""

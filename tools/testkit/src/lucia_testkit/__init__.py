@@ -9,8 +9,9 @@
         proxy.stall()
 """
 
+from lucia_testkit._lucia_js import LUCIA_JS_DDL, lucia_js_user_id
 from lucia_testkit._proxy import FaultProxy
 from lucia_testkit._secantus import secantus_server
 from lucia_testkit._version import __version__
 
-__all__ = ["FaultProxy", "__version__", "secantus_server"]
+__all__ = ["LUCIA_JS_DDL", "FaultProxy", "__version__", "lucia_js_user_id", "secantus_server"]

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from lucia._blocking import SerializedTwin
 from lucia._errors import LuciaError
 from lucia.adapters import ChallengeRow, KeyRow, PasskeyCredentialRow, SessionRow, UserRow
 from lucia.throttle import MemoryThrottleStore
@@ -36,13 +37,16 @@ class MemoryAdapter:
         self.passkeys: dict[str, PasskeyCredentialRow] = {}
         self.challenges: dict[str, ChallengeRow] = {}
         self._throttle = MemoryThrottleStore()
+        self._twin: SerializedTwin | None = None
 
     def __repr__(self) -> str:
         return "MemoryAdapter()"
 
-    def blocking_twin(self) -> MemoryAdapter:
-        """Itself: no method ever suspends, so the native sync path can use it as it is."""
-        return self
+    def blocking_twin(self) -> Any:
+        """This store under a lock, for the threads of :class:`lucia.SyncLucia`'s native path."""
+        if self._twin is None:
+            self._twin = SerializedTwin(self)
+        return self._twin
 
     def throttle_store(self) -> MemoryThrottleStore:
         """The throttle store that lives with this adapter (one process)."""

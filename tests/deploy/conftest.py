@@ -1,0 +1,41 @@
+"""Fixtures of the deployment tests.
+
+``nox -s deploy`` runs this directory with the servers (gunicorn, uvicorn, hypercorn) and
+every framework installed. Elsewhere (``nox -s conformance`` runs ``tests/``) its tests
+are skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# The test modules import their helpers (``_deploy_*``) as top-level modules: importlib
+# import mode puts no test directory on sys.path by itself. The servers import
+# deployed_apps from here too.
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from _deploy_databases import fresh_postgres_database  # noqa: E402
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip this directory's tests outside ``nox -s deploy`` (no gunicorn installed)."""
+    if importlib.util.find_spec("gunicorn") is not None:
+        return
+    skip = pytest.mark.skip(reason="the deployment tests run in `nox -s deploy` (it installs gunicorn)")
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped afterwards."""
+    with fresh_postgres_database() as url:
+        yield url

@@ -19,3 +19,11 @@ def test_every_security_promise_has_a_named_test() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "**none**" not in result.stdout
+
+
+def test_docs_security_page_shows_the_current_table() -> None:
+    """``docs/security.md`` embeds what ``tools/security_matrix.py`` prints today (regenerate it when this fails)."""
+    table = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "security_matrix.py")], capture_output=True, text=True, check=True
+    ).stdout
+    assert table.strip() in (ROOT / "docs" / "security.md").read_text(encoding="utf-8")

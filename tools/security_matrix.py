@@ -2,7 +2,7 @@
 
 Scans every test file for functions named ``test_<id>_...`` (``test_s2_...``,
 ``test_t1_...``) and prints a Markdown table, promise by promise. ``--check`` exits 1
-if a promise has no test. ``docs/security.md`` embeds the table.
+if a promise has no test. ``docs/security.md`` embeds the table; ``--write`` updates it there.
 """
 
 from __future__ import annotations
@@ -90,16 +90,28 @@ def collect() -> dict[str, list[str]]:
     return found
 
 
+def write_table(page: Path, lines: list[str]) -> None:
+    """Replace the table starting with ``lines[0]`` in ``page`` (up to the first line not starting with ``|``)."""
+    text = page.read_text(encoding="utf-8").split("\n")
+    start = text.index(lines[0])
+    end = next((i for i in range(start, len(text)) if not text[i].startswith("|")), len(text))
+    page.write_text("\n".join([*text[:start], *lines, *text[end:]]), encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if a promise has no test")
+    parser.add_argument("--write", action="store_true", help="replace the table in docs/security.md")
     args = parser.parse_args()
     found = collect()
-    print("| promise | what | tests |\n|---|---|---|")
+    lines = ["| promise | what | tests |", "|---|---|---|"]
     for promise, what in PROMISES.items():
         tests = found.get(promise, [])
         shown = "<br>".join(f"`{t}`" for t in tests[:6]) + (f"<br>… {len(tests) - 6} more" if len(tests) > 6 else "")
-        print(f"| {promise} | {what} | {shown or '**none**'} |")
+        lines.append(f"| {promise} | {what} | {shown or '**none**'} |")
+    print("\n".join(lines))
+    if args.write:
+        write_table(ROOT / "docs" / "security.md", lines)
     missing = [p for p in PROMISES if p not in found]
     if missing:
         print(f"\npromises without a test: {', '.join(missing)}", file=sys.stderr)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import gc
 import secrets
+import subprocess
+import sys
+import textwrap
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -15,15 +18,31 @@ from bson import json_util
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
+from pymongo.errors import InvalidOperation, PyMongoError
 
-from lucia import InvalidInputError, Lucia, LuciaError, StorageError, StorageUnavailableError
+from lucia import (
+    InvalidInputError,
+    InvalidPasswordError,
+    Lucia,
+    LuciaError,
+    StorageError,
+    StorageUnavailableError,
+    SyncLucia,
+)
 from lucia.adapters import KeyRow, SessionRow, UserRow
 from lucia.adapters.sql import TableNames
-from lucia.testing import AdapterTests, PasskeyStoreTests, ThrottleStoreTests, fast_password_hasher
+from lucia.testing import (
+    AdapterTests,
+    FakeClock,
+    PasskeyStoreTests,
+    SyncPathTests,
+    ThrottleStoreTests,
+    fast_password_hasher,
+)
+from lucia.testing._sync_suite import _in_threads
 from lucia.testing._throttle_suite import StoreRecipe
 from lucia.testing.services import free_port, unique_name
-from lucia.throttle import Backoff
+from lucia.throttle import Backoff, Throttle
 from lucia_mongodb import MongoDBAdapter
 from lucia_testkit import FaultProxy
 
@@ -93,6 +112,41 @@ class TestMotor(_MongoSuite):
         client = AsyncIOMotorClient(mongodb_url)
         yield client[database_name]
         client.close()
+
+
+class TestBlockingTwin(_MongoSuite):
+    """The blocking twin (the same adapter over PyMongo's synchronous client) passes the suites it mirrors."""
+
+    # The cross-process test counts on the server; TestPyMongo runs it, on the same documents.
+    capabilities = _MongoSuite.capabilities - {"shared_across_processes"}
+
+    @pytest.fixture
+    async def adapter(self, database: Any) -> AsyncIterator[MongoDBAdapter]:
+        origin = MongoDBAdapter(database)
+        twin = origin.blocking_twin()
+        assert twin is not None and origin.blocking_twin() is twin and twin.blocking_twin() is twin
+        await twin.create_indexes()
+        yield twin
+        await origin.close()
+
+    @pytest.fixture
+    def throttle_store(self, adapter: MongoDBAdapter) -> Any:
+        store = adapter.throttle_store()
+        assert store.blocking_twin() is store
+        return store
+
+
+class TestMongoSyncPath(SyncPathTests):
+    """SyncLucia over MongoDBAdapter: PyMongo's synchronous client in the calling thread, under real threads."""
+
+    @pytest.fixture
+    async def adapter(self, mongodb_url: str, database_name: str) -> AsyncIterator[MongoDBAdapter]:
+        client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_url)
+        adapter = MongoDBAdapter(client[database_name])
+        await adapter.create_indexes()
+        yield adapter
+        await adapter.close()
+        await client.close()
 
 
 @pytest.fixture
@@ -180,15 +234,18 @@ async def test_d1_fifty_concurrent_sign_ups_with_one_key_make_one_user(
     assert (await database["auth_key"].find_one({"_id": "email:race@example.com"}))["user_id"] == winners[0].user_id
 
 
+@pytest.mark.parametrize("twin", [False, True], ids=["async", "blocking-twin"])
 async def test_transactions_are_used_on_a_replica_set_and_not_on_a_standalone_server(
-    secantus_url: str, standalone_mongodb_url: str
+    secantus_url: str, standalone_mongodb_url: str, twin: bool
 ) -> None:
     """``set_user`` detects transactions from ``hello``: a replica set has them, a standalone server not."""
     for url, expected in ((secantus_url, True), (standalone_mongodb_url, False)):
         client: AsyncMongoClient[Any] = AsyncMongoClient(url)
         name = unique_name("lucia_test")
+        origin = MongoDBAdapter(client[name])
         try:
-            adapter = MongoDBAdapter(client[name])
+            adapter = origin.blocking_twin() if twin else origin
+            assert adapter is not None
             assert await adapter.uses_transactions() is expected
             user = UserRow("solo", {"username": "solo"})
             await adapter.set_user(user, KeyRow("email:solo", "solo", True, None, None))
@@ -202,6 +259,7 @@ async def test_transactions_are_used_on_a_replica_set_and_not_on_a_standalone_se
             assert await adapter.get_user("solo") is None
             assert await adapter.get_sessions_by_user_id("solo") == []
         finally:
+            await origin.close()
             await client.drop_database(name)
             await client.close()
 
@@ -531,3 +589,154 @@ async def test_d3_bounds_are_checked_before_any_database_call(dead_database: Asy
         with pytest.raises(LuciaError) as info:
             await call()
         assert info.value.code == "AUTH_INVALID_INPUT"
+
+
+# -- the native sync path ------------------------------------------------------------
+
+
+def _run(call: Callable[[], Any]) -> Awaitable[Any]:
+    """``call()`` on a worker thread (the native path blocks), abandoned if the test's deadline passes."""
+    return anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+
+
+async def test_the_twin_is_built_from_a_from_url_adapter_and_closed_with_it(mongodb_url: str) -> None:
+    """``from_url``: the twin and the throttle store's twin are the same each time; closing the adapter closes them."""
+    name = unique_name("lucia_test")
+    adapter = MongoDBAdapter.from_url(mongodb_url, database=name)
+    store = adapter.throttle_store()
+    twin, store_twin = adapter.blocking_twin(), store.blocking_twin()
+    assert twin is not None and adapter.blocking_twin() is twin
+    assert store_twin is not None and store.blocking_twin() is store_twin
+    with SyncLucia(Lucia(adapter=adapter, throttle=Throttle(store=store))) as sync:
+        assert sync.native
+        user = await _run(lambda: sync.create_user(primary_key=None, attributes={"username": "url"}))
+    sync_database = twin._db.client.database()
+    assert sync_database.client.options.server_selection_timeout == 5
+    assert sync_database.client.options.timeout == 5
+    assert await adapter.get_user(user.user_id) is not None
+    await adapter.close()
+    with pytest.raises(InvalidOperation):
+        sync_database.command("ping")
+    async with AsyncMongoClient(mongodb_url) as client:
+        await client.drop_database(name)
+
+
+async def test_a_motor_database_gets_a_native_twin(mongodb_url: str, database_name: str) -> None:
+    """A Motor database: the twin is built from the settings of the client Motor wraps."""
+    client = AsyncIOMotorClient(mongodb_url)
+    adapter = MongoDBAdapter(client[database_name])
+    try:
+        with SyncLucia(Lucia(adapter=adapter, password_hasher=fast_password_hasher(), throttle=None)) as sync:
+            assert sync.native
+
+            def sign_up_and_validate() -> bool:
+                user = sync.create_user(primary_key=None, attributes={"username": "motor"})
+                token = sync.create_session(user.user_id).token or ""
+                return sync.validate_session_user(token)[1].user_id == user.user_id
+
+            assert await _run(sign_up_and_validate)
+    finally:
+        await adapter.close()
+        client.close()
+
+
+async def test_b4_throttle_failures_from_sixteen_threads_are_all_counted(mongodb_url: str, database_name: str) -> None:
+    """16 threads x 5 wrong passwords through SyncLucia's native throttle store: all 80 failures counted."""
+    adapter = MongoDBAdapter.from_url(mongodb_url, database=database_name)
+    store = adapter.throttle_store()
+    throttle = Throttle(store=store, max_failures=10**6)
+    # One instant for every thread (as the store suite does): the counting, not the clock, is under test.
+    auth = Lucia(adapter=adapter, clock=FakeClock(), password_hasher=fast_password_hasher(), throttle=throttle)
+    email = f"{secrets.token_hex(6)}@example.com"
+    try:
+        with SyncLucia(auth) as sync:
+            assert sync.native
+            key = {"provider_id": "email", "provider_user_id": email, "password": "right"}
+            await _run(lambda: sync.create_user(primary_key=key, attributes={}))
+
+            def fail(n: int) -> list[object]:
+                outcomes: list[object] = []
+                for _ in range(5):
+                    try:
+                        sync.use_key("email", email, "wrong")
+                    except InvalidPasswordError as exc:
+                        outcomes.append(type(exc))
+                return outcomes
+
+            results = await _run(lambda: _in_threads(16, fail))
+            assert results == [[InvalidPasswordError] * 5] * 16
+        state = await store.get_state(throttle.key_of(f"email:{email}"))
+        assert state is not None and state.failures == 80
+    finally:
+        await adapter.close()
+
+
+async def test_d2_the_twin_of_an_unreachable_database_raises_a_storage_error(
+    dead_database: AsyncDatabase[Any],
+) -> None:
+    """Server down: the native path raises ``StorageUnavailableError`` (cause: PyMongo's error), bounded by PyMongo."""
+    adapter = MongoDBAdapter(dead_database, timeout_ms=300)
+    try:
+        with SyncLucia(Lucia(adapter=adapter)) as sync:
+            assert sync.native
+            token = secrets.token_hex(20)
+            for validate in (sync.validate_session_user, sync.validate_session):
+                with anyio.fail_after(10), pytest.raises(StorageUnavailableError) as info:
+                    await _run(lambda validate=validate: validate(token))  # type: ignore[misc]
+                assert isinstance(info.value.__cause__, PyMongoError)
+    finally:
+        await adapter.close()
+
+
+async def test_a_stalled_server_fails_a_native_call_in_bounded_time(mongodb_url: str, database_name: str) -> None:
+    """Server stalled mid-connection: the twin raises a storage error within ``timeout_ms``, then recovers."""
+    host, port = mongodb_url.split("//", 1)[1].split("/", 1)[0].split(":")
+    with FaultProxy((host, int(port))) as proxy:
+        adapter = MongoDBAdapter.from_url(
+            f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true", database=database_name, timeout_ms=500
+        )
+        try:
+            with SyncLucia(Lucia(adapter=adapter, throttle=None)) as sync:
+                assert sync.native
+                user = await _run(lambda: sync.create_user(primary_key=None, attributes={"username": "stall"}))
+                proxy.stall()
+                with anyio.fail_after(10), pytest.raises(StorageError) as info:
+                    await _run(lambda: sync.get_user(user.user_id))
+                assert info.value.code in {"AUTH_STORAGE_TIMEOUT", "AUTH_STORAGE_UNAVAILABLE"}
+                assert isinstance(info.value.__cause__, PyMongoError)
+                proxy.resume()
+                with anyio.fail_after(10):
+                    assert (await _run(lambda: sync.get_user(user.user_id))).user_id == user.user_id
+        finally:
+            proxy.resume()
+            await adapter.close()
+
+
+_FORKED_WORKER = """
+import os, sys, warnings
+warnings.simplefilter("error")  # PyMongo warns when a client opened before fork() is used
+from lucia import Lucia, SyncLucia
+from lucia_mongodb import MongoDBAdapter
+
+adapter = MongoDBAdapter.from_url({url!r}, database={database!r})
+sync = SyncLucia(Lucia(adapter=adapter))
+user = sync.create_user(primary_key=None, attributes={{}})   # the twin's client opens before the fork
+pid = os.fork()
+if pid == 0:                                                   # the worker
+    session = sync.create_session(user.user_id)
+    assert sync.validate_session(session.token).user_id == user.user_id
+    sync.close()
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+session = sync.create_session(user.user_id)                    # the parent's client still works too
+assert sync.validate_session(session.token).user_id == user.user_id
+sync.close()
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_worker_forked_after_start_up_opens_its_own_client(mongodb_url: str, database_name: str) -> None:
+    """``gunicorn --preload``: the twin used before ``fork()`` opens a new MongoClient in the child."""
+    script = textwrap.dedent(_FORKED_WORKER.format(url=mongodb_url, database=database_name))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr

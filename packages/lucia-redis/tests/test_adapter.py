@@ -4,24 +4,35 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+import sys
+import textwrap
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
 import pytest
+import redis.asyncio.connection
 import redis.exceptions
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from lucia import Lucia, LuciaError, StorageError, StorageUnavailableError
+from lucia import InvalidPasswordError, Lucia, LuciaError, StorageError, StorageUnavailableError, SyncLucia
+from lucia._blocking import run_blocking
 from lucia.adapters import SessionRow
 from lucia.adapters.memory import MemoryAdapter
-from lucia.testing import LuciaSessionTests, SessionAdapterTests, ThrottleStoreTests, fast_password_hasher
+from lucia.testing import (
+    LuciaSessionTests,
+    SessionAdapterTests,
+    SyncPathTests,
+    ThrottleStoreTests,
+    fast_password_hasher,
+)
 from lucia.testing._throttle_suite import StoreRecipe
 from lucia.testing.services import free_port
-from lucia.throttle import Backoff
+from lucia.throttle import Backoff, Throttle
 from lucia_redis import RedisSessionAdapter, RedisThrottleStore
 from lucia_testkit import FaultProxy
 
@@ -136,6 +147,107 @@ class TestRedisThrottleCluster(_ThrottleSuite):
         return ("lucia_redis:RedisThrottleStore.from_url", build, None)
 
 
+# -- the blocking twins: the same suites over redis-py's synchronous client ------------
+
+
+class _TwinSuite(_RedisSuite):
+    """The session suites over the blocking twin (its methods never suspend)."""
+
+    @pytest.fixture
+    async def adapter(self, client: Redis | RedisCluster, key_prefix: str) -> AsyncIterator[RedisSessionAdapter]:
+        origin = RedisSessionAdapter(client, key_prefix=key_prefix)
+        twin = origin.blocking_twin()
+        assert twin is not None and origin.blocking_twin() is twin
+        yield twin
+        await origin.close()
+        await delete_prefixed(client, key_prefix)
+
+
+class TestRedisBlockingTwinStandalone(_TwinSuite):
+    """The blocking twin on a single Redis server passes the suites of the adapter it mirrors."""
+
+    @pytest.fixture
+    def client(self, standalone_client: Redis) -> Redis:
+        return standalone_client
+
+
+class TestRedisBlockingTwinCluster(_TwinSuite):
+    """The blocking twin on a 3-master Redis Cluster passes the suites of the adapter it mirrors."""
+
+    @pytest.fixture
+    def client(self, cluster_client: RedisCluster) -> RedisCluster:
+        return cluster_client
+
+
+class _ThrottleTwinSuite(ThrottleStoreTests):
+    """The throttle-store suite over the store's blocking twin, in this process and in four others."""
+
+    @pytest.fixture
+    async def throttle_store(self, client: Redis | RedisCluster, key_prefix: str) -> AsyncIterator[RedisThrottleStore]:
+        origin = RedisThrottleStore(client, key_prefix=key_prefix)
+        twin = origin.blocking_twin()
+        assert twin is not None and origin.blocking_twin() is twin
+        yield twin
+        await origin.close()
+        await delete_prefixed(client, key_prefix)
+
+
+class TestRedisThrottleTwinStandalone(_ThrottleTwinSuite):
+    """The throttle store's blocking twin on a single Redis server."""
+
+    @pytest.fixture
+    def client(self, standalone_client: Redis) -> Redis:
+        return standalone_client
+
+    @pytest.fixture
+    def throttle_store_recipe(self, redis_url: str, key_prefix: str) -> StoreRecipe:
+        return (
+            "lucia_redis:RedisThrottleStore.from_url",
+            {"url": redis_url, "key_prefix": key_prefix},
+            "blocking_twin",
+        )
+
+
+class TestRedisThrottleTwinCluster(_ThrottleTwinSuite):
+    """The throttle store's blocking twin on a 3-master Redis Cluster."""
+
+    @pytest.fixture
+    def client(self, cluster_client: RedisCluster) -> RedisCluster:
+        return cluster_client
+
+    @pytest.fixture
+    def throttle_store_recipe(self, redis_cluster: list[int], key_prefix: str) -> StoreRecipe:
+        build = {"url": f"redis://127.0.0.1:{redis_cluster[0]}", "key_prefix": key_prefix, "cluster": True}
+        return ("lucia_redis:RedisThrottleStore.from_url", build, "blocking_twin")
+
+
+class _SyncPathSuite(SyncPathTests):
+    """SyncLucia with users in memory and sessions in Redis: the native path, under real threads."""
+
+    @pytest.fixture
+    async def adapter(self, client: Redis | RedisCluster, key_prefix: str) -> AsyncIterator[dict[str, Any]]:
+        sessions = RedisSessionAdapter(client, key_prefix=key_prefix)
+        yield {"user": MemoryAdapter(), "session": sessions}
+        await sessions.close()
+        await delete_prefixed(client, key_prefix)
+
+
+class TestRedisSyncPathStandalone(_SyncPathSuite):
+    """The native sync path with sessions on a single Redis server."""
+
+    @pytest.fixture
+    def client(self, standalone_client: Redis) -> Redis:
+        return standalone_client
+
+
+class TestRedisSyncPathCluster(_SyncPathSuite):
+    """The native sync path with sessions on a 3-master Redis Cluster."""
+
+    @pytest.fixture
+    def client(self, cluster_client: RedisCluster) -> RedisCluster:
+        return cluster_client
+
+
 @pytest.fixture(params=["standalone", "cluster"])
 def client(
     request: pytest.FixtureRequest, standalone_client: Redis, cluster_client: RedisCluster
@@ -144,10 +256,16 @@ def client(
     return standalone_client if request.param == "standalone" else cluster_client
 
 
-@pytest.fixture
-async def adapter(client: Redis | RedisCluster, key_prefix: str) -> AsyncIterator[RedisSessionAdapter]:
-    """An adapter under a fresh prefix; its keys are deleted afterwards."""
-    yield RedisSessionAdapter(client, key_prefix=key_prefix)
+@pytest.fixture(params=["asyncio", "blocking twin"])
+async def adapter(
+    request: pytest.FixtureRequest, client: Redis | RedisCluster, key_prefix: str
+) -> AsyncIterator[RedisSessionAdapter]:
+    """An adapter under a fresh prefix, or its blocking twin (the same keys); its keys are deleted afterwards."""
+    origin = RedisSessionAdapter(client, key_prefix=key_prefix)
+    twin = origin.blocking_twin()
+    assert twin is not None
+    yield origin if request.param == "asyncio" else twin
+    await origin.close()
     await delete_prefixed(client, key_prefix)
 
 
@@ -504,7 +622,7 @@ async def test_a_stalled_server_fails_the_call_in_bounded_time(redis_url: str, k
 
 
 async def test_from_url_builds_clients_with_timeouts(redis_url: str, redis_cluster: list[int], key_prefix: str) -> None:
-    """``from_url`` sets socket timeouts, and ``max_connections=1000`` on a cluster client; ``close`` closes it."""
+    """``from_url`` sets socket timeouts, and ``max_connections=1000`` on a cluster client and its twin's."""
     sessions = RedisSessionAdapter.from_url(redis_url, key_prefix=key_prefix)
     store = RedisThrottleStore.from_url(f"redis://127.0.0.1:{redis_cluster[0]}", key_prefix=key_prefix, cluster=True)
     try:
@@ -514,6 +632,13 @@ async def test_from_url_builds_clients_with_timeouts(redis_url: str, redis_clust
         backoff = Backoff(max_failures=3, base_delay=1_000, max_delay=8_000, forget_after=60_000)
         assert await store.hit("k:url", now=1_000_000, backoff=backoff) == 0
         assert {node.max_connections for node in store._redis.get_nodes()} == {1_000}
+        twin = store.blocking_twin()
+        assert twin is not None and await twin.hit("k:url", now=1_000_000, backoff=backoff) == 0
+        twin_nodes = twin._redis.client().get_nodes()
+        assert {node.redis_connection.connection_pool.max_connections for node in twin_nodes} == {1_000}
+        assert {node.redis_connection.connection_pool.connection_kwargs["socket_timeout"] for node in twin_nodes} == {
+            5.0
+        }
     finally:
         await store.delete_expired(10**13)
         await sessions.close()
@@ -536,3 +661,165 @@ async def test_timeouts_that_cannot_work_are_refused(standalone_client: Redis, t
         RedisSessionAdapter(standalone_client, timeout_ms=timeout_ms)
     with pytest.raises(ValueError):
         RedisThrottleStore(standalone_client, timeout_ms=timeout_ms)
+
+
+# -- the native sync path: threads, faults, settings, fork ----------------------------
+
+
+async def test_b4_threads_failing_on_the_native_path_are_all_counted(redis_url: str, key_prefix: str) -> None:
+    """Sessions and the throttle in Redis: SyncLucia runs natively; 8 threads x 10 wrong passwords count 80."""
+    store = RedisThrottleStore.from_url(redis_url, key_prefix=key_prefix)
+    sessions = RedisSessionAdapter.from_url(redis_url, key_prefix=key_prefix)
+    throttle = Throttle(store=store, max_failures=10**6)
+    auth = Lucia(
+        adapter={"user": MemoryAdapter(), "session": sessions},
+        password_hasher=fast_password_hasher(),
+        throttle=throttle,
+    )
+    sync = SyncLucia(auth)
+    try:
+        assert sync.native
+        primary = {"provider_id": "email", "provider_user_id": "ada@example.com", "password": "right"}
+        user = sync.create_user(primary_key=primary, attributes={})
+        token = sync.create_session(user.user_id).token or ""
+
+        def fail_ten_times() -> None:
+            for _ in range(10):
+                with pytest.raises(InvalidPasswordError):
+                    sync.use_key("email", "ada@example.com", "wrong")
+
+        threads = [threading.Thread(target=fail_ten_times) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            await anyio.to_thread.run_sync(thread.join, 60)
+        state = await store.get_state(throttle.key_of("email:ada@example.com"))
+        assert state is not None and state.failures == 80
+        assert sync.validate_session(token).user_id == user.user_id
+    finally:
+        sync.close()
+        await delete_prefixed(sessions._redis, key_prefix)
+        await sessions.close()
+        await store.close()
+
+
+async def test_d2_unreachable_redis_fails_the_native_path_with_a_storage_error() -> None:
+    """With Redis down, SyncLucia's native validation raises ``StorageUnavailableError`` (cause: redis-py's)."""
+    with SyncLucia(Lucia(adapter={"user": MemoryAdapter(), "session": RedisSessionAdapter(_dead_client())})) as sync:
+        assert sync.native
+        with pytest.raises(StorageUnavailableError) as info:
+            sync.validate_session(secrets.token_hex(20))
+        assert isinstance(info.value.__cause__, redis.exceptions.ConnectionError)
+
+
+async def test_a_stalled_server_fails_a_twin_call_in_bounded_time(redis_url: str, key_prefix: str) -> None:
+    """With Redis stalled, a twin call raises ``StorageTimeoutError`` (its socket wait bounded by ``timeout_ms``)."""
+    host, port = redis_url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    with FaultProxy((host, int(port))) as proxy:
+        adapter = RedisSessionAdapter.from_url(
+            f"redis://127.0.0.1:{proxy.port}/0", key_prefix=key_prefix, timeout_ms=500, retry=Retry(NoBackoff(), 0)
+        )
+        twin = adapter.blocking_twin()
+        assert twin is not None
+        try:
+            run_blocking(twin.set_session(row("stall", "ada", 10**13)))
+            proxy.stall()
+            with anyio.fail_after(10), pytest.raises(StorageError) as info:
+                await anyio.to_thread.run_sync(run_blocking, twin.get_session("stall"), abandon_on_cancel=True)
+            assert info.value.code == "AUTH_STORAGE_TIMEOUT"
+            assert isinstance(info.value.__cause__, redis.exceptions.TimeoutError)
+            proxy.resume()
+            assert run_blocking(twin.get_session("stall")) == row("stall", "ada", 10**13)
+        finally:
+            proxy.resume()
+            await delete_prefixed(adapter._redis, key_prefix)
+            await adapter.close()
+
+
+async def test_the_twin_copies_the_clients_settings_and_closes_with_the_adapter(
+    standalone_client: Redis, redis_url: str, key_prefix: str
+) -> None:
+    """A given client's settings carry over (socket waits capped at ``timeout_ms``); ``close`` closes the twin's."""
+    name = f"lucia-twin-{secrets.token_hex(4)}"
+    client = Redis.from_url(redis_url, decode_responses=True, socket_timeout=30, client_name=name)
+    origin = RedisSessionAdapter(client, key_prefix=key_prefix, timeout_ms=2_000)
+    twin = origin.blocking_twin()
+    assert twin is not None and twin.blocking_twin() is twin and twin.key_prefix == key_prefix
+
+    async def twin_connections() -> int:
+        return sum(c["name"] == name for c in await standalone_client.client_list())
+
+    try:
+        session = row("s-ü", "ünï", await server_now_ms(standalone_client) + DAY_MS)
+        run_blocking(twin.set_session(session))
+        assert await standalone_client.exists(origin.session_key("s-ü")) == 1  # the same keys as the adapter
+        assert run_blocking(twin.get_sessions_by_user_id("ünï")) == [session]
+        settings = twin._redis.client().connection_pool.connection_kwargs
+        assert (settings["socket_timeout"], settings["socket_connect_timeout"]) == (2.0, 2.0)
+        assert (settings["decode_responses"], settings["client_name"]) == (True, name)
+        await origin.close()
+        with anyio.fail_after(10):
+            while await twin_connections():
+                await anyio.sleep(0.01)
+        assert run_blocking(twin.get_session("s-ü")) == session  # a closed twin reopens on its next use
+    finally:
+        await origin.close()
+        await client.aclose()
+        await delete_prefixed(standalone_client, key_prefix)
+
+
+async def test_a_client_with_connections_of_its_own_has_no_twin() -> None:
+    """A connection class redis-py does not ship cannot be copied: no twin, and SyncLucia falls back to its loop."""
+
+    class TracingConnection(redis.asyncio.connection.Connection):
+        pass
+
+    client = Redis(connection_pool=redis.asyncio.ConnectionPool(connection_class=TracingConnection, port=free_port()))
+    sessions = RedisSessionAdapter(client)
+    assert sessions.blocking_twin() is None
+    assert RedisThrottleStore(client).blocking_twin() is None
+    with SyncLucia(Lucia(adapter={"user": MemoryAdapter(), "session": sessions})) as sync:
+        assert not sync.native
+    await client.aclose()
+
+
+async def test_a_worker_forked_after_use_opens_its_own_connections(
+    standalone_client: Redis, redis_url: str, key_prefix: str
+) -> None:
+    """``gunicorn --preload``: a twin used before ``fork()`` works in the child on new sockets; the parent's stay."""
+    script = textwrap.dedent(
+        f"""
+        import os, sys
+        from lucia import Lucia, SyncLucia
+        from lucia.adapters.memory import MemoryAdapter
+        from lucia_redis import RedisSessionAdapter
+
+        sessions = RedisSessionAdapter.from_url({redis_url!r}, key_prefix={key_prefix!r})
+        sync = SyncLucia(Lucia(adapter={{"user": MemoryAdapter(), "session": sessions}}))
+        assert sync.native
+        user = sync.create_user(primary_key=None, attributes={{}})
+        sync.create_session(user.user_id)
+        commands = sessions.blocking_twin()._redis
+        parent_connection = commands.client().client_id()
+        pid = os.fork()
+        if pid == 0:                                          # the worker
+            try:
+                assert commands.client().client_id() != parent_connection
+                session = sync.create_session(user.user_id)
+                assert sync.validate_session(session.token).user_id == user.user_id
+            except BaseException:
+                os._exit(1)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        assert commands.client().client_id() == parent_connection   # untouched by the worker
+        session = sync.create_session(user.user_id)
+        assert sync.validate_session(session.token).user_id == user.user_id
+        sync.close()
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """
+    )
+    try:
+        done = await anyio.run_process([sys.executable, "-c", script], check=False)
+        assert done.returncode == 0, done.stderr.decode()
+    finally:
+        await delete_prefixed(standalone_client, key_prefix)

@@ -42,6 +42,7 @@ from lucia.adapters import (
     constraint_error,
 )
 from lucia.adapters.sql import TableNames
+from lucia_mongodb._blocking import BlockingClient, BlockingDatabase
 from lucia_mongodb._documents import (
     JOINED_USER,
     RENEWAL_OF,
@@ -161,6 +162,10 @@ class MongoDBAdapter:
     ``connectTimeoutMS`` too (:meth:`from_url` sets 5 s each): PyMongo's own default
     waits 30 s for a server.
 
+    **Sync applications**: :meth:`blocking_twin` is this adapter over PyMongo's
+    synchronous ``MongoClient`` (same URL, options and ``timeout_ms``), which
+    :class:`lucia.SyncLucia` drives in the calling thread.
+
     Args:
         database: A database of ``pymongo.AsyncMongoClient`` (``client["app"]``) or of
             Motor's ``AsyncIOMotorClient``. You keep ownership of the client.
@@ -183,7 +188,9 @@ class MongoDBAdapter:
         timeout_ms: int | None = DEFAULT_TIMEOUT_MS,
     ) -> None:
         names = collections or TableNames()
-        self._guard = Guard(timeout_ms)
+        #: A twin is this class over :class:`BlockingDatabase`: no asyncio backstop, PyMongo's deadline only.
+        self._blocking = isinstance(database, BlockingDatabase)
+        self._guard = Guard(timeout_ms, backstop=not self._blocking)
         self._timeout_ms = timeout_ms
         self._db = database
         self._names = names
@@ -194,6 +201,9 @@ class MongoDBAdapter:
         self._challenges = database[names.passkey_challenge]
         self._transactions = transactions
         self._owned_client: AsyncMongoClient[Any] | None = None
+        #: The arguments of the client :meth:`from_url` built (the twin's client gets the same).
+        self._client_settings: dict[str, Any] | None = None
+        self._twin: MongoDBAdapter | None = None
 
     @classmethod
     def from_url(
@@ -234,13 +244,47 @@ class MongoDBAdapter:
         client: AsyncMongoClient[Any] = AsyncMongoClient(url, **options)
         adapter = cls(client[name], collections=collections, transactions=transactions, timeout_ms=timeout_ms)
         adapter._owned_client = client
+        adapter._client_settings = {"host": url, **options}
         return adapter
 
     def __repr__(self) -> str:
-        return f"MongoDBAdapter(database={self._db.name!r})"
+        blocking = ", blocking" if self._blocking else ""
+        return f"MongoDBAdapter(database={self._db.name!r}{blocking})"
+
+    def blocking_twin(self) -> MongoDBAdapter | None:
+        """This adapter over PyMongo's synchronous ``MongoClient``: the native path of :class:`lucia.SyncLucia`.
+
+        The same adapter code (queries, renewal protocol, transactions, errors) on a
+        facade whose calls never suspend. Its client is opened on first use with the
+        settings of this adapter's client: the URL and options :meth:`from_url` was
+        given, or those a given ``AsyncMongoClient`` or Motor client was built with
+        (plus the database's codec options, read preference and concerns). It bounds
+        each call by ``timeout_ms`` through PyMongo's own deadline, opens a client of
+        its own in a forked worker, and is closed with this adapter. The same object
+        each time; ``None`` (``SyncLucia`` then runs the async adapter on its loop
+        thread) for a database whose client settings cannot be read.
+        """
+        if self._blocking:
+            return self
+        if self._twin is None:
+            client = BlockingClient.mirroring(self._db, self._client_settings)
+            if client is None:
+                return None
+            self._twin = MongoDBAdapter(
+                BlockingDatabase(client),
+                collections=self._names,
+                transactions=self._transactions,
+                timeout_ms=self._timeout_ms,
+            )
+        return self._twin
 
     async def close(self) -> None:
-        """Close the client :meth:`from_url` created; a client you passed in stays open."""
+        """Close the client :meth:`from_url` created, and the blocking twin's; a client you passed in stays open."""
+        if self._twin is not None:
+            await self._twin.close()
+        if isinstance(self._db, BlockingDatabase):
+            await self._db.client.close()  # the twin's own client (opened again if the twin is used again)
+            return
         client, self._owned_client = self._owned_client, None
         if client is not None:
             await client.close()
@@ -275,9 +319,11 @@ class MongoDBAdapter:
 
     def throttle_store(self) -> MongoDBThrottleStore:
         """A :class:`lucia.throttle.ThrottleStore` in this database, shared by every process."""
-        return MongoDBThrottleStore(
+        store = MongoDBThrottleStore(
             self._db[self._names.throttle], self._db[self._names.throttle_event], timeout_ms=self._timeout_ms
         )
+        store._twin_of = self.blocking_twin
+        return store
 
     @guarded
     async def delete_expired(self, now: int | None = None) -> None:

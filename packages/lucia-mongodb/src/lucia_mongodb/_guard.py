@@ -52,17 +52,19 @@ class Guard:
     ``pymongo.timeout`` bounds server selection, connection checkout and each command
     (it also sends ``maxTimeMS``); the backstop cancels the call if a driver still
     hangs past it. ``timeout_ms=None`` leaves timing to the client's own settings.
+    A blocking twin (synchronous ``MongoClient``, no event loop) has no backstop
+    (``backstop=False``): PyMongo's deadline alone bounds it, down to each socket read.
     """
 
     __slots__ = ("_backstop", "_seconds")
 
-    def __init__(self, timeout_ms: int | None) -> None:
+    def __init__(self, timeout_ms: int | None, *, backstop: bool = True) -> None:
         if timeout_ms is not None and (
             isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or timeout_ms <= 0
         ):
             raise ValueError("timeout_ms must be a positive integer (milliseconds) or None")
         self._seconds = None if timeout_ms is None else timeout_ms / 1000
-        self._backstop = None if timeout_ms is None else (timeout_ms + _BACKSTOP_MS) / 1000
+        self._backstop = None if timeout_ms is None or not backstop else (timeout_ms + _BACKSTOP_MS) / 1000
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
@@ -70,6 +72,9 @@ class Guard:
         try:
             if self._seconds is None:
                 yield
+            elif self._backstop is None:
+                with pymongo.timeout(self._seconds):
+                    yield
             else:
                 with anyio.fail_after(self._backstop), pymongo.timeout(self._seconds):
                     yield

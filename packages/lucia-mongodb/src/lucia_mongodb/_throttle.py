@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Final
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from lucia.throttle import Backoff, ThrottleState
+from lucia_mongodb._blocking import BlockingCollection
 from lucia_mongodb._guard import DEFAULT_TIMEOUT_MS, Guard, guarded, resolve
+
+if TYPE_CHECKING:
+    from lucia_mongodb._adapter import MongoDBAdapter
 
 __all__ = ["MongoDBThrottleStore", "backoff_pipeline"]
 
@@ -60,7 +65,13 @@ def backoff_pipeline(now: int, backoff: Backoff) -> list[dict[str, Any]]:
     return [
         {
             "$set": {
-                "wait": {"$cond": [recent, {"$max": [0, {"$subtract": [{"$add": [last, delay]}, now]}]}, 0]},
+                "wait": {
+                    "$cond": [
+                        {"$and": [recent, {"$gt": [delay, 0]}]},
+                        {"$max": [0, {"$subtract": [{"$add": [last, delay]}, now]}]},
+                        0,
+                    ]
+                },
                 "_recent": recent,
             }
         },
@@ -85,7 +96,8 @@ class MongoDBThrottleStore:
     index: :meth:`delete_expired`, which :class:`lucia.throttle.Throttle` calls about once
     a minute, deletes what expired on the ``Lucia`` clock.
 
-    Usually obtained with ``MongoDBAdapter.throttle_store()``.
+    Usually obtained with ``MongoDBAdapter.throttle_store()``; such a store has a
+    blocking twin (:meth:`blocking_twin`) for :class:`lucia.SyncLucia`'s native path.
 
     Args:
         states: The collection of per-key states (``auth_throttle``).
@@ -94,12 +106,34 @@ class MongoDBThrottleStore:
     """
 
     def __init__(self, states: Any, events: Any, *, timeout_ms: int | None = DEFAULT_TIMEOUT_MS) -> None:
-        self._guard = Guard(timeout_ms)
+        self._blocking = isinstance(states, BlockingCollection)
+        self._guard = Guard(timeout_ms, backstop=not self._blocking)
         self._states = states
         self._events = events
+        #: The adapter's ``blocking_twin`` when ``MongoDBAdapter.throttle_store`` made this store.
+        self._twin_of: Callable[[], MongoDBAdapter | None] | None = None
+        self._twin: MongoDBThrottleStore | None = None
 
     def __repr__(self) -> str:
-        return f"MongoDBThrottleStore(states={self._states.name!r}, events={self._events.name!r})"
+        blocking = ", blocking" if self._blocking else ""
+        return f"MongoDBThrottleStore(states={self._states.name!r}, events={self._events.name!r}{blocking})"
+
+    def blocking_twin(self) -> MongoDBThrottleStore | None:
+        """This store over the adapter's blocking twin (its synchronous ``MongoClient``), the same object each time.
+
+        ``None`` for a store built directly from collections (it has no client to
+        close), or when the adapter has no twin: :class:`lucia.SyncLucia` then falls
+        back to its loop thread.
+        """
+        if self._blocking:
+            return self
+        if self._twin is None and self._twin_of is not None:
+            adapter = self._twin_of()
+            if adapter is not None:
+                self._twin = MongoDBThrottleStore(
+                    adapter._db[self._states.name], adapter._db[self._events.name], timeout_ms=adapter._timeout_ms
+                )
+        return self._twin
 
     async def create_indexes(self) -> None:
         """The ``expires`` indexes for cleanup and the ``(key, at)`` index for counting events (not time-bound)."""

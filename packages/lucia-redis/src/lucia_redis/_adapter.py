@@ -65,13 +65,13 @@ from typing import Any, Final
 
 from lucia import DuplicateSessionError, InvalidInputError
 from lucia.adapters import SessionRow
+from lucia_redis._blocking import RedisStore
 from lucia_redis._guard import (
     DEFAULT_TIMEOUT_MS,
     Guard,
     RedisClient,
     check_prefix,
     client_from_url,
-    close_client,
     guarded,
     text,
 )
@@ -202,7 +202,7 @@ def _previous_id(fields: Hash) -> str | None:
     return previous
 
 
-class RedisSessionAdapter:
+class RedisSessionAdapter(RedisStore):
     """Sessions in Redis or Redis Cluster; users live in another adapter.
 
     ::
@@ -225,6 +225,9 @@ class RedisSessionAdapter:
     ``socket_connect_timeout`` too (:meth:`from_url` sets 5 s each), and a cluster client
     a ``max_connections`` above redis-py's default of 100 per node.
 
+    :class:`lucia.SyncLucia` runs natively over :meth:`blocking_twin`: this adapter on
+    redis-py's synchronous client, built from the same settings.
+
     Args:
         redis: A ``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster`` client,
             with or without ``decode_responses``. You keep ownership: close it yourself.
@@ -241,10 +244,7 @@ class RedisSessionAdapter:
     def __init__(
         self, redis: RedisClient, *, key_prefix: str = "", timeout_ms: int | None = DEFAULT_TIMEOUT_MS
     ) -> None:
-        self._prefix = check_prefix(key_prefix)
-        self._guard = Guard(timeout_ms)
-        self._redis = redis
-        self._owned = False
+        super().__init__(redis, key_prefix=key_prefix, timeout_ms=timeout_ms)
         self._create = redis.register_script(_CREATE)
         self._commit = redis.register_script(_COMMIT)
         self._confirm = redis.register_script(_CONFIRM)
@@ -287,12 +287,6 @@ class RedisSessionAdapter:
 
     def __repr__(self) -> str:
         return f"RedisSessionAdapter(key_prefix={self._prefix!r})"
-
-    async def close(self) -> None:
-        """Close the client :meth:`from_url` created; a client you passed in stays open."""
-        if self._owned:
-            self._owned = False
-            await close_client(self._redis)
 
     @property
     def key_prefix(self) -> str:

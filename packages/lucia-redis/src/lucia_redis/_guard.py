@@ -90,6 +90,11 @@ class Guard:
             raise ValueError("timeout_ms must be a positive integer (milliseconds) or None")
         self._seconds = None if timeout_ms is None else timeout_ms / 1000
 
+    @property
+    def seconds(self) -> float | None:
+        """The deadline in seconds, or ``None``."""
+        return self._seconds
+
     @contextmanager
     def __call__(self) -> Iterator[None]:
         """Run the body under the deadline; translate storage failures."""

@@ -6,13 +6,13 @@ import zlib
 from typing import Any, Final
 
 from lucia.throttle import Backoff, ThrottleState
+from lucia_redis._blocking import RedisStore
 from lucia_redis._guard import (
     DEFAULT_TIMEOUT_MS,
     Guard,
     RedisClient,
     check_prefix,
     client_from_url,
-    close_client,
     guarded,
     text,
 )
@@ -38,11 +38,10 @@ local expires = tonumber(state[3] or '0')
 local recent = failures > 0 and expires > now and now - last < forget
 local wait = 0
 if recent then
-    local delay = 0
     if failures >= max_failures then
-        delay = math.min(max_delay, base * 2 ^ math.min(failures - max_failures, 40))
+        local delay = math.min(max_delay, base * 2 ^ math.min(failures - max_failures, 40))
+        wait = math.max(0, last + delay - now)
     end
-    wait = math.max(0, last + delay - now)
 end
 if wait == 0 then
     if recent then
@@ -116,7 +115,7 @@ return #due
 """
 
 
-class RedisThrottleStore:
+class RedisThrottleStore(RedisStore):
     """A :class:`lucia.throttle.ThrottleStore` in Redis or Redis Cluster, shared by every process (SECURITY B4).
 
     ::
@@ -132,6 +131,8 @@ class RedisThrottleStore:
     state, its events and its bucket's expiry index share a slot while the buckets
     spread over the cluster; :meth:`delete_expired` visits each bucket's index.
     Expiry follows the ``Lucia`` clock (the ``now`` of each call), not Redis TTLs.
+    :class:`lucia.SyncLucia` runs natively over :meth:`blocking_twin` (redis-py's
+    synchronous client, built from the same settings).
 
     Args:
         redis: A ``redis.asyncio.Redis`` or ``RedisCluster`` client. You keep ownership.
@@ -145,10 +146,7 @@ class RedisThrottleStore:
     def __init__(
         self, redis: RedisClient, *, key_prefix: str = "", timeout_ms: int | None = DEFAULT_TIMEOUT_MS
     ) -> None:
-        self._prefix = check_prefix(key_prefix)
-        self._guard = Guard(timeout_ms)
-        self._redis = redis
-        self._owned = False
+        super().__init__(redis, key_prefix=key_prefix, timeout_ms=timeout_ms)
         self._hit = redis.register_script(_HIT)
         self._add_event = redis.register_script(_ADD_EVENT)
         self._remove_event = redis.register_script(_REMOVE_EVENT)
@@ -179,12 +177,6 @@ class RedisThrottleStore:
 
     def __repr__(self) -> str:
         return f"RedisThrottleStore(key_prefix={self._prefix!r})"
-
-    async def close(self) -> None:
-        """Close the client :meth:`from_url` created; a client you passed in stays open."""
-        if self._owned:
-            self._owned = False
-            await close_client(self._redis)
 
     def _stem(self, bucket: int) -> str:
         return f"{self._prefix}throttle:{{lucia-throttle-{bucket}}}:"

@@ -2,8 +2,8 @@
 
 Lucia's core is written once, ``async``. An adapter (or throttle store) may offer a
 *blocking twin*: an object with the same ``async`` contract whose methods call a
-synchronous driver (``sqlite3``, psycopg's ``ConnectionPool``, PyMySQL) and therefore
-never suspend. A coroutine of the core that only awaits such
+synchronous driver (``sqlite3``, psycopg's ``ConnectionPool``, PyMySQL, PyMongo,
+redis-py) and therefore never suspend. A coroutine of the core that only awaits such
 methods finishes on its first step, so :func:`run_blocking` drives it to its result in
 the calling thread: no event loop, no thread hop, no second copy of the core.
 

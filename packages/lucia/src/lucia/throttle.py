@@ -94,7 +94,10 @@ class Backoff:
         """How long an attempt at ``now`` must still wait (0: it may be made, and is counted)."""
         if state is None or now - state.last_failure >= self.forget_after:
             return 0
-        return max(0, state.last_failure + self.delay(state.failures) - now)
+        delay = self.delay(state.failures)
+        # No window yet (below max_failures): never wait, even when the last failure was
+        # recorded by a process whose clock runs a few ms ahead of this one.
+        return 0 if delay == 0 else max(0, state.last_failure + delay - now)
 
     def counted(self, state: ThrottleState | None, now: int) -> ThrottleState:
         """The state after one more failure at ``now`` (a forgotten state starts over)."""

@@ -102,6 +102,16 @@ class ThrottleStoreTests(Harness):
         assert await throttle_store.get_state(key) is None
         assert await throttle_store.hit(key, now=now, backoff=backoff) == 0
 
+    async def test_b1_no_refusal_below_max_failures_when_clocks_disagree(self, throttle_store: Any) -> None:
+        """Below ``max_failures`` nothing waits, even if the last failure has a later time (a clock ahead)."""
+        backoff = Backoff(max_failures=5, base_delay=1_000, max_delay=8_000, forget_after=60_000)
+        key = f"k:{secrets.token_hex(8)}"
+        assert await throttle_store.hit(key, now=1_000_010, backoff=backoff) == 0
+        for failures in range(2, 6):  # workers whose clocks run 10 ms behind the first one
+            assert await throttle_store.hit(key, now=1_000_000, backoff=backoff) == 0
+            assert await throttle_store.get_state(key) == ThrottleState(failures, 1_000_010)
+        assert await throttle_store.hit(key, now=1_000_000, backoff=backoff) == 1_010  # the window has begun
+
     async def test_b1_concurrent_hits_never_slip_past_the_limit(self, throttle_store: Any) -> None:
         """50 concurrent hits with a limit of 5: exactly 5 are counted, 45 refused."""
         backoff = Backoff(max_failures=5, base_delay=60_000, max_delay=60_000, forget_after=3_600_000)

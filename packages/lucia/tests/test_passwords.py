@@ -139,6 +139,18 @@ async def test_p4_unknown_key_costs_one_hash(auth: Lucia, hasher: CountingHasher
     assert str(unknown.value).split(": ", 1)[1] == str(wrong.value).split(": ", 1)[1]
 
 
+async def test_p4_after_connect_the_first_unknown_key_costs_one_verification(
+    auth: Lucia, hasher: CountingHasher
+) -> None:
+    """connect() prepares the dummy hash at start-up: even the very first unknown key costs no extra hash."""
+    await auth.connect()
+    assert hasher.hashes == 1  # the dummy hash, once
+    hasher.hashes = hasher.verifies = 0
+    with pytest.raises(LuciaError):
+        await auth.use_key("email", "unknown@x", "pw")
+    assert (hasher.hashes, hasher.verifies) == (0, 1)
+
+
 async def test_p4_passwordless_key_with_password_costs_one_hash(auth: Lucia, hasher: CountingHasher) -> None:
     """A password sent for a key without one is refused after the same single verification."""
     await auth.create_user(

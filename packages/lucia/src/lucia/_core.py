@@ -233,7 +233,8 @@ class Lucia:
         """Connect the adapters and check that the storage can do what Lucia is configured for.
 
         Call it at start-up (the framework integrations' lifecycle hooks do); otherwise
-        it runs on the first session write.
+        it runs on the first session write. It also starts the password hashing threads,
+        so that the first sign-in does not pay for them.
 
         Raises:
             ConfigurationError: A feature needs a column the session table lacks
@@ -244,6 +245,7 @@ class Lucia:
             if connect is not None:
                 await connect()
         await self._inspect()
+        await self.passwords.warm_up()
 
     async def close(self) -> None:
         """Close the adapters (each closes only what it opened itself)."""

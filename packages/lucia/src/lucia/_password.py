@@ -67,6 +67,16 @@ class Passwords:
         result = await anyio.to_thread.run_sync(method, *args, limiter=_limiter())
         return await result if inspect.isawaitable(result) else result
 
+    async def warm_up(self) -> None:
+        """Start the hashing threads and compute the dummy hash now, at start-up.
+
+        Otherwise the first sign-in pays both: the worker threads' first use stalls the
+        event loop for tens of milliseconds (the thread backend loads), and the first
+        unknown key costs two hashes instead of one.
+        """
+        if self._dummy_hash is None:
+            self._dummy_hash = str(await self._call(self.hasher.hash, _DUMMY_PASSWORD))
+
     async def hash(self, password: str) -> str:
         """The hash of a password, after the length and encoding checks."""
         check_password(password)

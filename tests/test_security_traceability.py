@@ -22,7 +22,7 @@ def test_every_security_promise_has_a_named_test() -> None:
 
 
 def test_docs_security_page_shows_the_current_table() -> None:
-    """``docs/security.md`` embeds what ``tools/security_matrix.py`` prints today (`tools/security_matrix.py --write` updates it)."""
+    """``docs/security.md`` embeds what ``tools/security_matrix.py`` prints today (``--write`` updates it)."""
     table = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "security_matrix.py")], capture_output=True, text=True, check=True
     ).stdout

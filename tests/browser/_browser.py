@@ -90,6 +90,12 @@ class Tab:
         with self.page.expect_navigation():
             self.page.get_by_role("button", name=button, exact=True).click()
 
+    def follow(self, link: str, *, last: bool = False) -> None:
+        """Click a link by its name (the first one, or the last) and wait for the page it leads to."""
+        links = self.page.get_by_role("link", name=link)
+        with self.page.expect_navigation():
+            (links.last if last else links.first).click()
+
     def heading(self) -> str:
         """The page's main heading."""
         return self.page.locator("h1").inner_text()

@@ -18,7 +18,7 @@ def test_sign_up_sign_out_sign_in_and_wrong_password(open_tab: Callable[..., Tab
     tab, email = open_tab(), new_email("ada")
     tab.goto("/")
     tab.shot("welcome")
-    tab.page.get_by_role("link", name="Create an account").first.click()
+    tab.follow("Create an account")
     assert tab.heading() == "Create an account"
     tab.shot("sign-up")
     tab.sign_up(email)
@@ -27,7 +27,7 @@ def test_sign_up_sign_out_sign_in_and_wrong_password(open_tab: Callable[..., Tab
 
     tab.sign_out()
     assert tab.message() == "You are signed out." and tab.who() is None
-    tab.page.get_by_role("link", name="Sign in").first.click()
+    tab.follow("Sign in")
     tab.shot("sign-in")
     with tab.expecting(400):
         tab.sign_in(email, "not my password")
@@ -43,9 +43,9 @@ def test_links_between_sign_in_and_sign_up_and_the_404_page(open_tab: Callable[.
     """Sign-in links to sign-up and back; an unknown address shows the HTML 404 page; the favicon loads."""
     tab = open_tab()
     tab.goto("/sign-in")
-    tab.page.get_by_role("link", name="Create an account").last.click()
+    tab.follow("Create an account", last=True)
     assert tab.heading() == "Create an account"
-    tab.page.get_by_role("link", name="Sign in").last.click()
+    tab.follow("Sign in", last=True)
     assert tab.heading() == "Sign in"
     with tab.expecting(404):
         response = tab.goto("/no-such-page")
@@ -59,7 +59,7 @@ def test_everything_but_passkeys_works_without_javascript(open_tab: Callable[...
     """With scripts off: sign up, the devices page, sign out and in; the passkey button says it needs JavaScript."""
     tab, email = open_tab(javascript=False), new_email("noscript")
     tab.sign_up(email)
-    tab.page.get_by_role("link", name="Devices").click()
+    tab.follow("Devices")
     assert "This device" in tab.page.locator("main").inner_text()
     tab.sign_out()
     tab.goto("/sign-in")
@@ -129,7 +129,7 @@ def test_password_reset_signs_out_other_devices(open_tab: Callable[..., Tab], de
 
     laptop.sign_out()
     laptop.goto("/sign-in")
-    laptop.page.get_by_role("link", name="Forgot your password?").click()
+    laptop.follow("Forgot your password?")
     laptop.shot("forgot-password")
     mark = demo.mark()
     laptop.page.get_by_label("Email").fill(email)

@@ -18,7 +18,7 @@ def test_devices_page_signs_out_one_device_then_every_other(open_tab: Callable[.
     phone.sign_in(email)
     tablet.sign_in(email)
 
-    laptop.page.get_by_role("link", name="Devices").click()
+    laptop.follow("Devices")
     rows = laptop.page.locator("tbody tr")
     assert rows.count() == 3
     current = laptop.page.locator("tr.current")

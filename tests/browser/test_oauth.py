@@ -18,7 +18,7 @@ from lucia.testing.services import require_service
 def sign_in_at_the_provider(tab: Tab, login: str) -> None:
     """From the demo's sign-in page through oidc-provider's login and consent pages, back to the demo."""
     tab.goto("/sign-in")
-    tab.page.get_by_role("link", name="Local OpenID").click()
+    tab.follow("Local OpenID")
     tab.page.locator("input[name=login]").fill(login)
     tab.page.locator("input[name=password]").fill("any password")
     with tab.page.expect_navigation():

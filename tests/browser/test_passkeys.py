@@ -49,7 +49,7 @@ def test_add_rename_sign_in_and_delete_a_passkey(open_tab: Callable[..., Tab]) -
     tab, email = open_tab(), new_email("passkey")
     cdp, authenticator = add_authenticator(tab)
     tab.sign_up(email)
-    tab.page.get_by_role("link", name="Passkeys").click()
+    tab.follow("Passkeys")
     assert tab.page.get_by_text("You have no passkeys yet.").is_visible()
     add_passkey(tab, "Laptop")
     assert tab.message() == "Your passkey is saved. You can now sign in with it."
@@ -64,7 +64,7 @@ def test_add_rename_sign_in_and_delete_a_passkey(open_tab: Callable[..., Tab]) -
     tab.sign_out()
     sign_in_with_passkey(tab)
     assert tab.heading() == "Your account" and tab.who() == email
-    tab.page.get_by_role("link", name="Passkeys").click()
+    tab.follow("Passkeys")
     assert "Never" not in tab.page.locator("tbody tr").inner_text()  # its last use is recorded
     tab.shot("passkeys")
 

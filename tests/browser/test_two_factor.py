@@ -24,7 +24,7 @@ def test_two_factor_enrolment_and_sign_in_with_a_code(open_tab: Callable[..., Ta
     """Scan (the QR code is shown), confirm a code, sign out; signing in then asks for a code after the password."""
     tab, email = open_tab(), new_email("alan")
     tab.sign_up(email)
-    tab.page.get_by_role("link", name="Two-factor").click()
+    tab.follow("Two-factor")
     tab.shot("two-factor-off")
     tab.submit("Set up two-factor sign-in")
     qr_code = tab.page.locator("figure.qr svg")

@@ -14,55 +14,18 @@ Lucia-JS stores them) and Lucia-JS-shaped user ids (15 characters of ``[a-z0-9]`
 from __future__ import annotations
 
 import hashlib
-import secrets
-import string
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
 import pytest
 
 from lucia import Lucia, LuciaError
 from lucia.testing import AdapterTests, FakeClock, LuciaTests, fast_password_hasher
-from lucia.testing.services import require_service, service_url, unique_name
+from lucia_testkit import LUCIA_JS_DDL, fresh_mysql_database, fresh_postgres_database, lucia_js_user_id
 
-POSTGRES_URL = service_url("LUCIA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-MYSQL_URL = service_url("LUCIA_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 TABLES = ("auth_user", "auth_session", "auth_key")
-
-# The DDL of the Lucia-JS 1.x docs (@lucia-auth/adapter-postgresql, -mysql, -sqlite 1.x), plus `username`.
-POSTGRES_JS_DDL = (
-    "CREATE TABLE auth_user (id TEXT PRIMARY KEY, username TEXT)",
-    "CREATE TABLE auth_session (id TEXT PRIMARY KEY, user_id TEXT REFERENCES auth_user(id) NOT NULL, "
-    "active_expires BIGINT NOT NULL, idle_expires BIGINT NOT NULL)",
-    "CREATE TABLE auth_key (id TEXT PRIMARY KEY, user_id TEXT REFERENCES auth_user(id) NOT NULL, "
-    "primary_key BOOLEAN NOT NULL, hashed_password TEXT, expires BIGINT)",
-)
-MYSQL_JS_DDL = (
-    "CREATE TABLE auth_user (id VARCHAR(15) NOT NULL, username VARCHAR(255), PRIMARY KEY (id))",
-    "CREATE TABLE auth_key (id VARCHAR(255) NOT NULL, user_id VARCHAR(15) NOT NULL, "
-    "primary_key TINYINT UNSIGNED NOT NULL, hashed_password VARCHAR(255), expires BIGINT UNSIGNED, "
-    "PRIMARY KEY (id), FOREIGN KEY (user_id) REFERENCES auth_user(id))",
-    "CREATE TABLE auth_session (id VARCHAR(127) NOT NULL, user_id VARCHAR(15) NOT NULL, "
-    "active_expires BIGINT UNSIGNED NOT NULL, idle_expires BIGINT UNSIGNED NOT NULL, "
-    "PRIMARY KEY (id), FOREIGN KEY (user_id) REFERENCES auth_user(id))",
-)
-SQLITE_JS_DDL = (
-    "CREATE TABLE auth_user (id TEXT NOT NULL, username TEXT, PRIMARY KEY (id))",
-    "CREATE TABLE auth_key (id TEXT NOT NULL, user_id TEXT NOT NULL, primary_key INTEGER NOT NULL, "
-    "hashed_password TEXT, expires INTEGER, PRIMARY KEY (id), FOREIGN KEY (user_id) REFERENCES auth_user(id))",
-    "CREATE TABLE auth_session (id TEXT NOT NULL, user_id TEXT NOT NULL, active_expires INTEGER NOT NULL, "
-    "idle_expires INTEGER NOT NULL, PRIMARY KEY (id), FOREIGN KEY (user_id) REFERENCES auth_user(id))",
-)
-
-_JS_ID_ALPHABET = string.ascii_lowercase + string.digits
-
-
-def js_user_id() -> str:
-    """A user id shaped like Lucia-JS 1.x's default: 15 characters of ``[a-z0-9]``."""
-    return "".join(secrets.choice(_JS_ID_ALPHABET) for _ in range(15))
 
 
 @pytest.fixture
@@ -87,7 +50,7 @@ class _MigrationMode:
             adapter=adapter,
             clock=clock,
             hash_session_ids=False,
-            generate_user_id=js_user_id,
+            generate_user_id=lucia_js_user_id,
             password_hasher=fast_password_hasher(),
         )
 
@@ -119,24 +82,9 @@ class _MigrationMode:
 @pytest.fixture(scope="class")
 def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database holding the Lucia-JS 1.x tables."""
-    psycopg = pytest.importorskip("psycopg")
-    from psycopg.conninfo import make_conninfo
-
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        require_service("postgresql", f"cannot connect to {POSTGRES_URL}: {exc}")
-    name = unique_name("lucia_js")
-    with admin:
-        admin.execute(f"CREATE DATABASE {name}")
-        try:
-            url = make_conninfo(POSTGRES_URL, dbname=name)
-            with psycopg.connect(url, autocommit=True) as conn:
-                for statement in POSTGRES_JS_DDL:
-                    conn.execute(statement)
-            yield url
-        finally:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    pytest.importorskip("psycopg")
+    with fresh_postgres_database("lucia_js", ddl=LUCIA_JS_DDL["postgresql"]) as url:
+        yield url
 
 
 async def _postgres_rows(url: str, *, empty: bool = False) -> str:
@@ -172,31 +120,9 @@ class TestLuciaJSSchemaOnPostgreSQL(_MigrationMode, AdapterTests):
 @pytest.fixture(scope="class")
 def mysql_database() -> Iterator[str]:
     """A fresh MariaDB/MySQL database (utf8mb4, as MySQL 8 defaults) holding the Lucia-JS 1.x tables."""
-    pymysql = pytest.importorskip("pymysql")
-    parts = urlsplit(MYSQL_URL)
-    try:
-        admin = pymysql.connect(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 3306,
-            user=parts.username or "root",
-            password=parts.password or "",
-            autocommit=True,
-            connect_timeout=5,
-        )
-    except pymysql.err.OperationalError as exc:
-        require_service("mysql", f"cannot connect to {MYSQL_URL}: {exc}")
-    name = unique_name("lucia_js")
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-            cursor.execute(f"USE {name}")
-            for statement in MYSQL_JS_DDL:
-                cursor.execute(statement)
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.close()
+    pytest.importorskip("pymysql")
+    with fresh_mysql_database("lucia_js", ddl=LUCIA_JS_DDL["mysql"]) as url:
+        yield url
 
 
 class TestLuciaJSSchemaOnMySQL(_MigrationMode, LuciaTests):
@@ -227,7 +153,7 @@ class TestLuciaJSSchemaOnMySQL(_MigrationMode, LuciaTests):
     async def test_create_session_for_unknown_user_fails(self, auth: Lucia) -> None:
         """No session for an unknown user (an id that fits ``VARCHAR(15)``; longer ones are a DataError)."""
         with pytest.raises(LuciaError) as info:
-            await auth.create_session(js_user_id())
+            await auth.create_session(lucia_js_user_id())
         assert info.value.code == "AUTH_INVALID_USER_ID"
 
 
@@ -241,7 +167,7 @@ class TestLuciaJSSchemaOnSQLite(_MigrationMode, AdapterTests):
 
         path = tmp_path / "lucia-js.db"
         async with aiosqlite.connect(path) as conn:
-            for statement in SQLITE_JS_DDL:
+            for statement in LUCIA_JS_DDL["sqlite"]:
                 await conn.execute(statement)
             await conn.commit()
         adapter = SQLiteAdapter(path)

@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import redis
 from redis.asyncio import Redis
 
 from lucia import InvalidPasswordError, Lucia, LuciaError, LuciaRequest, TooManyRequestsError
@@ -23,14 +22,13 @@ from lucia.testing import (
     SessionAdapterTests,
     fast_password_hasher,
 )
-from lucia.testing.services import require_service, service_url, unique_name
+from lucia.testing.services import unique_name
 from lucia.throttle import Throttle
 from lucia_redis import RedisSessionAdapter, RedisThrottleStore
 from lucia_sqlite import SQLiteAdapter
+from lucia_testkit import redis_server_url
 
 pytestmark = pytest.mark.anyio
-
-REDIS_URL = service_url("LUCIA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
@@ -40,12 +38,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="module")
 def redis_url() -> str:
-    try:
-        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3) as client:
-            client.ping()
-    except redis.RedisError as exc:
-        require_service("redis", f"cannot reach {REDIS_URL}: {exc}")
-    return REDIS_URL
+    return redis_server_url()
 
 
 @pytest.fixture

@@ -20,13 +20,11 @@ import aiosqlite
 import pytest
 
 from lucia.testing import CONFORMANCE_USER_COLUMNS
-from lucia.testing.services import require_service, service_url, unique_name
+from lucia.testing.services import require_service, unique_name
 from lucia_sqlite import SQLiteAdapter
-from lucia_testkit import secantus_server
+from lucia_testkit import fresh_mysql_database, fresh_postgres_database, mysql_connect_args, secantus_server
 from lucia_tokens.testing import TokenTests
 
-POSTGRES_URL = service_url("LUCIA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-MYSQL_URL = service_url("LUCIA_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 TABLES = ("auth_user", "auth_session", "auth_key")
 
 
@@ -59,26 +57,23 @@ class TestTokensOnSQLite(TokenTests):
         return lambda: _sqlite_dump(tmp_path / "auth.db")
 
 
-# -- PostgreSQL ------------------------------------------------------------------------
+# -- PostgreSQL and MariaDB / MySQL, through their own adapters and SQLAlchemy --------------
 
 
 @pytest.fixture(scope="class")
 def postgres_url() -> Iterator[str]:
-    """A conninfo for a PostgreSQL database made for one test class, dropped afterwards."""
-    psycopg = pytest.importorskip("psycopg")
-    from psycopg.conninfo import make_conninfo
+    """The URL of a PostgreSQL database made for one test class, dropped afterwards."""
+    pytest.importorskip("psycopg")
+    with fresh_postgres_database("lucia_tokens") as url:
+        yield url
 
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        require_service("postgresql", f"cannot connect to {POSTGRES_URL}: {exc}")
-    name = unique_name("lucia_tokens")
-    with admin:
-        admin.execute(f"CREATE DATABASE {name}")
-        try:
-            yield make_conninfo(POSTGRES_URL, dbname=name)
-        finally:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+@pytest.fixture(scope="class")
+def mysql_url() -> Iterator[str]:
+    """A mysql:// URL for a database made for one test class, dropped afterwards."""
+    pytest.importorskip("pymysql")
+    with fresh_mysql_database("lucia_tokens") as url:
+        yield url
 
 
 async def _postgres_rows(url: str, statements: list[str]) -> list[Any]:
@@ -93,64 +88,11 @@ async def _postgres_rows(url: str, statements: list[str]) -> list[Any]:
     return rows
 
 
-class TestTokensOnPostgreSQL(TokenTests):
-    @pytest.fixture
-    async def adapter(self, postgres_url: str) -> AsyncIterator[Any]:
-        lucia_postgresql = pytest.importorskip("lucia_postgresql")
-        async with lucia_postgresql.PostgresAdapter(postgres_url, pool_options={"max_size": 20}) as adapter:
-            await adapter.create_schema(user_columns=CONFORMANCE_USER_COLUMNS)
-            await _postgres_rows(postgres_url, ["TRUNCATE auth_session, auth_key, auth_user CASCADE"])
-            yield adapter
-
-    @pytest.fixture
-    def raw_dump(self, postgres_url: str) -> Callable[[], Awaitable[str]]:
-        async def dump() -> str:
-            return repr(await _postgres_rows(postgres_url, [f"SELECT * FROM {table}" for table in TABLES]))
-
-        return dump
-
-
-# -- MariaDB / MySQL -------------------------------------------------------------------
-
-
-def _mysql_connect_args(database: str | None) -> dict[str, Any]:
-    parts = urlsplit(MYSQL_URL)
-    args: dict[str, Any] = {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 3306,
-        "user": parts.username or "root",
-        "password": parts.password or "",
-        "charset": "utf8mb4",
-        "autocommit": True,
-    }
-    if database is not None:
-        args["db"] = database
-    return args
-
-
-@pytest.fixture(scope="class")
-def mysql_url() -> Iterator[str]:
-    """A mysql:// URL for a database made for one test class, dropped afterwards."""
-    pymysql = pytest.importorskip("pymysql")
-    try:
-        admin = pymysql.connect(connect_timeout=5, **_mysql_connect_args(None))
-    except pymysql.err.OperationalError as exc:
-        require_service("mysql", f"cannot connect to {MYSQL_URL}: {exc}")
-    name = unique_name("lucia_tokens")
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-        yield urlunsplit(urlsplit(MYSQL_URL)._replace(path=f"/{name}"))
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.close()
-
-
 async def _mysql_rows(url: str, statements: list[str]) -> list[Any]:
     import aiomysql
 
-    conn = await aiomysql.connect(**_mysql_connect_args(urlsplit(url).path.lstrip("/")))
+    database = urlsplit(url).path.lstrip("/")
+    conn = await aiomysql.connect(**mysql_connect_args(url), db=database, charset="utf8mb4", autocommit=True)
     rows: list[Any] = []
     try:
         async with conn.cursor() as cursor:
@@ -162,26 +104,60 @@ async def _mysql_rows(url: str, statements: list[str]) -> list[Any]:
     return rows
 
 
-class TestTokensOnMySQL(TokenTests):
-    @pytest.fixture
-    async def adapter(self, mysql_url: str) -> AsyncIterator[Any]:
-        lucia_mysql = pytest.importorskip("lucia_mysql")
-        async with lucia_mysql.MySQLAdapter(mysql_url, pool_options={"maxsize": 20}) as adapter:
-            await adapter.create_schema(user_columns=CONFORMANCE_USER_COLUMNS)
-            await _mysql_rows(
-                mysql_url, [f"DELETE FROM {table}" for table in ("auth_session", "auth_key", "auth_user")]
-            )
-            yield adapter
+async def _rows(url: str, statements: list[str]) -> list[Any]:
+    """The rows of ``statements``, run over the bare driver of the ``postgresql://`` or ``mysql://`` URL."""
+    return await (_postgres_rows if url.startswith("postgresql://") else _mysql_rows)(url, statements)
+
+
+async def _empty(url: str) -> None:
+    """Empty the tables a test class left behind (the database outlives each test)."""
+    if url.startswith("postgresql://"):
+        await _postgres_rows(url, ["TRUNCATE auth_session, auth_key, auth_user CASCADE"])
+    else:
+        await _mysql_rows(url, [f"DELETE FROM {table}" for table in ("auth_session", "auth_key", "auth_user")])
+
+
+class _ServerTokenTests(TokenTests):
+    """The suite on a database server's database (``server_url``), dumped over the bare driver."""
 
     @pytest.fixture
-    def raw_dump(self, mysql_url: str) -> Callable[[], Awaitable[str]]:
+    def raw_dump(self, server_url: str) -> Callable[[], Awaitable[str]]:
         async def dump() -> str:
-            return repr(await _mysql_rows(mysql_url, [f"SELECT * FROM {table}" for table in TABLES]))
+            return repr(await _rows(server_url, [f"SELECT * FROM {table}" for table in TABLES]))
 
         return dump
 
 
-# -- SQLAlchemy ------------------------------------------------------------------------
+class _OnPostgreSQL:
+    @pytest.fixture
+    def server_url(self, postgres_url: str) -> str:
+        return postgres_url
+
+
+class _OnMySQL:
+    @pytest.fixture
+    def server_url(self, mysql_url: str) -> str:
+        return mysql_url
+
+
+class TestTokensOnPostgreSQL(_OnPostgreSQL, _ServerTokenTests):
+    @pytest.fixture
+    async def adapter(self, server_url: str) -> AsyncIterator[Any]:
+        lucia_postgresql = pytest.importorskip("lucia_postgresql")
+        async with lucia_postgresql.PostgresAdapter(server_url, pool_options={"max_size": 20}) as adapter:
+            await adapter.create_schema(user_columns=CONFORMANCE_USER_COLUMNS)
+            await _empty(server_url)
+            yield adapter
+
+
+class TestTokensOnMySQL(_OnMySQL, _ServerTokenTests):
+    @pytest.fixture
+    async def adapter(self, server_url: str) -> AsyncIterator[Any]:
+        lucia_mysql = pytest.importorskip("lucia_mysql")
+        async with lucia_mysql.MySQLAdapter(server_url, pool_options={"maxsize": 20}) as adapter:
+            await adapter.create_schema(user_columns=CONFORMANCE_USER_COLUMNS)
+            await _empty(server_url)
+            yield adapter
 
 
 async def _sqlalchemy_adapter(url: str) -> Any:
@@ -209,42 +185,27 @@ class TestTokensOnSQLAlchemySQLite(TokenTests):
         return lambda: _sqlite_dump(tmp_path / "auth.db")
 
 
-class TestTokensOnSQLAlchemyPostgreSQL(TokenTests):
-    @pytest.fixture
-    async def adapter(self, postgres_url: str) -> AsyncIterator[Any]:
-        from psycopg.conninfo import conninfo_to_dict
+#: The SQLAlchemy form of a server URL: its scheme and query, by the URL's scheme.
+_SQLALCHEMY_URLS = {"postgresql": ("postgresql+psycopg", ""), "mysql": ("mysql+aiomysql", "charset=utf8mb4")}
 
-        database = conninfo_to_dict(postgres_url)["dbname"]
-        base = urlsplit(POSTGRES_URL)
-        url = urlunsplit(base._replace(scheme="postgresql+psycopg", path=f"/{database}"))
-        adapter = await _sqlalchemy_adapter(url)
-        await _postgres_rows(postgres_url, ["TRUNCATE auth_session, auth_key, auth_user CASCADE"])
+
+class _SQLAlchemyServerTokenTests(_ServerTokenTests):
+    @pytest.fixture
+    async def adapter(self, server_url: str) -> AsyncIterator[Any]:
+        parts = urlsplit(server_url)
+        scheme, query = _SQLALCHEMY_URLS[parts.scheme]
+        adapter = await _sqlalchemy_adapter(urlunsplit(parts._replace(scheme=scheme, query=query)))
+        await _empty(server_url)
         yield adapter
         await adapter.engine.dispose()
 
-    @pytest.fixture
-    def raw_dump(self, postgres_url: str) -> Callable[[], Awaitable[str]]:
-        async def dump() -> str:
-            return repr(await _postgres_rows(postgres_url, [f"SELECT * FROM {table}" for table in TABLES]))
 
-        return dump
+class TestTokensOnSQLAlchemyPostgreSQL(_OnPostgreSQL, _SQLAlchemyServerTokenTests):
+    pass
 
 
-class TestTokensOnSQLAlchemyMariaDB(TokenTests):
-    @pytest.fixture
-    async def adapter(self, mysql_url: str) -> AsyncIterator[Any]:
-        url = urlunsplit(urlsplit(mysql_url)._replace(scheme="mysql+aiomysql", query="charset=utf8mb4"))
-        adapter = await _sqlalchemy_adapter(url)
-        await _mysql_rows(mysql_url, [f"DELETE FROM {table}" for table in ("auth_session", "auth_key", "auth_user")])
-        yield adapter
-        await adapter.engine.dispose()
-
-    @pytest.fixture
-    def raw_dump(self, mysql_url: str) -> Callable[[], Awaitable[str]]:
-        async def dump() -> str:
-            return repr(await _mysql_rows(mysql_url, [f"SELECT * FROM {table}" for table in TABLES]))
-
-        return dump
+class TestTokensOnSQLAlchemyMariaDB(_OnMySQL, _SQLAlchemyServerTokenTests):
+    pass
 
 
 # -- MongoDB ---------------------------------------------------------------------------

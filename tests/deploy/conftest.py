@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from lucia_testkit import fresh_postgres_database
+
 # The test modules import their helpers (``_deploy_*``) as top-level modules: importlib
 # import mode puts no test directory on sys.path by itself. The servers import
 # deployed_apps from here too.
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
-
-from _deploy_databases import fresh_postgres_database  # noqa: E402
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -37,5 +37,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """The URL of a fresh, empty PostgreSQL database, dropped afterwards."""
-    with fresh_postgres_database() as url:
+    with fresh_postgres_database("lucia_deploy") as url:
         yield url

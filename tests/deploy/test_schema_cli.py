@@ -27,11 +27,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from _deploy_databases import MYSQL8_URL, MYSQL_URL, fresh_mysql_database
 
 from lucia import InvalidCredentialsError, Lucia, PrimaryKey, SyncLucia, TooManyRequestsError
 from lucia.testing import FakeClock, fast_password_hasher
+from lucia.testing.services import service_url
 from lucia.throttle import Throttle
+from lucia_testkit import MYSQL_URL, fresh_mysql_database, mysql_connect_args
+
+#: A MySQL 8 server beside the MariaDB one, when there is one (CI has none): ``""`` otherwise.
+MYSQL8_URL = service_url("LUCIA_TEST_MYSQL8_URL", "")
 
 
 @dataclass
@@ -83,15 +87,7 @@ def _mysql_connection(url: str) -> Any:
     """A PyMySQL connection (autocommit) to the database of a ``mysql://`` URL."""
     import pymysql
 
-    parts = urlsplit(url)
-    return pymysql.connect(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 3306,
-        user=parts.username or "root",
-        password=parts.password or "",
-        database=parts.path.lstrip("/") or None,
-        autocommit=True,
-    )
+    return pymysql.connect(**mysql_connect_args(url), database=urlsplit(url).path.lstrip("/"), autocommit=True)
 
 
 def _mysql(dialect: str, url: str) -> Target:
@@ -123,12 +119,12 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
     elif dialect == "postgresql":
         yield _postgresql(request.getfixturevalue("postgres_url"))
     elif dialect == "mariadb":
-        with fresh_mysql_database(MYSQL_URL) as url:
+        with fresh_mysql_database("lucia_deploy", url=MYSQL_URL, charset=None) as url:
             if not _is_mariadb(url):
                 pytest.skip(f"{MYSQL_URL} is MySQL, not MariaDB")
             yield _mysql("mariadb", url)
     else:
-        with fresh_mysql_database(MYSQL8_URL or MYSQL_URL) as url:
+        with fresh_mysql_database("lucia_deploy", url=MYSQL8_URL or MYSQL_URL, charset=None) as url:
             if _is_mariadb(url):
                 pytest.skip("no MySQL 8 server: LUCIA_TEST_MYSQL_URL is MariaDB; set LUCIA_TEST_MYSQL8_URL")
             yield _mysql("mysql", url)

@@ -41,6 +41,7 @@ def _services(page: Page) -> Iterator[dict[str, str]]:
     from _demo import mongodb_database, mysql_database, postgres_database
 
     from lucia.testing.services import unique_name
+    from lucia_testkit import redis_server_url
 
     with contextlib.ExitStack() as stack:
         urls: dict[str, str] = {"prefix": unique_name("docs") + ":"}
@@ -52,22 +53,8 @@ def _services(page: Page) -> Iterator[dict[str, str]]:
         if "mongodb" in page.services:
             urls["mongodb_url"] = stack.enter_context(mongodb_database())
         if "redis" in page.services:
-            urls["redis_url"] = _redis_url()
+            urls["redis_url"] = redis_server_url()
         yield urls
-
-
-def _redis_url() -> str:
-    import redis
-
-    from lucia.testing.services import require_service, service_url
-
-    url = service_url("LUCIA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        with redis.Redis.from_url(url, socket_connect_timeout=3) as client:
-            client.ping()
-    except redis.RedisError as error:
-        require_service("redis", f"cannot reach {url}: {error}")
-    return url
 
 
 def _compile(code: str, filename: str) -> Any:

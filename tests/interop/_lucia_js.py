@@ -1,4 +1,4 @@
-"""The Node side of the interop tests: the Lucia-JS 1.x DDL, fresh databases and the Node app.
+"""The Node side of the interop tests: fresh databases with the Lucia-JS 1.x tables, and the Node app.
 
 ``LuciaJSApp`` runs ``lucia_js_app.mjs`` (lucia-auth 1.8.0 with @lucia-auth/adapter-postgresql
 1.0.1, versions pinned by package-lock.json) once and sends it one JSON command per line,
@@ -14,40 +14,16 @@ import queue
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any
 
-from lucia.testing.services import require_service, service_url, unique_name
+from lucia.testing.services import require_service
+from lucia_testkit import LUCIA_JS_DDL, fresh_postgres_database, npm_ci
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 NODE_APP = HERE / "lucia_js_app.mjs"
-POSTGRES_URL = service_url("LUCIA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-#: The tables exactly as the Lucia-JS 1.x docs of @lucia-auth/adapter-postgresql give them;
-#: ``username`` is the one user attribute column this app adds (the docs' "additional columns").
-LUCIA_JS_DDL = """
-CREATE TABLE auth_user (
-    id TEXT PRIMARY KEY,
-    username TEXT
-);
-CREATE TABLE auth_session (
-    id TEXT PRIMARY KEY,
-    user_id TEXT REFERENCES auth_user(id) NOT NULL,
-    active_expires BIGINT NOT NULL,
-    idle_expires BIGINT NOT NULL
-);
-CREATE TABLE auth_key (
-    id TEXT PRIMARY KEY,
-    user_id TEXT REFERENCES auth_user(id) NOT NULL,
-    primary_key BOOLEAN NOT NULL,
-    hashed_password TEXT,
-    expires BIGINT
-);
-"""
-
 _NPM_CI_TIMEOUT = 300
 _CALL_TIMEOUT = 30
 
@@ -85,41 +61,14 @@ def ensure_node_modules(npm: str) -> None:
     wanted = _lock_packages(HERE / "package-lock.json")
     if wanted is not None and wanted == _lock_packages(HERE / "node_modules" / ".package-lock.json"):
         return
-    result = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=_NPM_CI_TIMEOUT,
-    )
+    result = npm_ci(HERE, npm, timeout=_NPM_CI_TIMEOUT)
     if result.returncode != 0:
         raise RuntimeError(f"npm ci failed in {HERE}:\n{result.stdout}\n{result.stderr}")
 
 
-@contextmanager
-def lucia_js_database() -> Iterator[str]:
+def lucia_js_database() -> AbstractContextManager[str]:
     """A fresh PostgreSQL database holding the Lucia-JS 1.x tables; yields its URL, then drops it."""
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        require_service("postgresql", f"cannot connect to {POSTGRES_URL}: {exc}")
-    name = unique_name("lucia_interop")
-    with admin:
-        admin.execute(f"CREATE DATABASE {name}")
-        try:
-            with psycopg.connect(make_conninfo(POSTGRES_URL, dbname=name), autocommit=True) as conn:
-                conn.execute(LUCIA_JS_DDL)
-            # A URL both sides read: node-postgres takes URLs, psycopg takes both forms.
-            params = conninfo_to_dict(POSTGRES_URL)
-            user = params.get("user", "postgres")
-            password = f":{params['password']}" if params.get("password") else ""
-            host, port = params.get("host", "127.0.0.1"), params.get("port", "5432")
-            yield f"postgresql://{user}{password}@{host}:{port}/{name}"
-        finally:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    return fresh_postgres_database("lucia_interop", ddl=LUCIA_JS_DDL["postgresql"])
 
 
 def sql(url: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

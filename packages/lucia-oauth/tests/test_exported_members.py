@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import inspect
+import json
+from pathlib import Path
 
 import lucia_oauth
 import lucia_oauth.providers
+
+#: What the package exports, in ``__all__`` order: data, kept beside this test.
+PUBLIC_SURFACE: dict[str, list[str]] = json.loads(Path(__file__).with_name("public_names.json").read_text())
 
 NAMED_PROVIDERS = {
     "Apple", "Auth0", "Discord", "Facebook", "GitHub", "GitLab", "Google", "Keycloak", "LinkedIn",
@@ -15,20 +20,8 @@ NAMED_PROVIDERS = {
 
 def test_lucia_oauth_exports() -> None:
     """lucia_oauth exports the SPEC §5 names, the 16 named providers, the options, the errors and the helpers."""
-    expected = NAMED_PROVIDERS | {
-        "AuthorizationURL", "CODE_VERIFIER_COOKIE", "ClientOptions", "EndpointOptions", "IdTokenOptions",
-        "LuciaOAuthCallbackError", "LuciaOAuthConfigurationError", "LuciaOAuthError", "LuciaOAuthIdTokenError",
-        "LuciaOAuthInsecureEndpointError", "LuciaOAuthNetworkError", "LuciaOAuthProviderError",
-        "LuciaOAuthRequestError", "LuciaOAuthResponseError", "LuciaOAuthStateError", "NEXT_COOKIE", "NONCE_COOKIE",
-        "OAUTH_COOKIE_MAX_AGE", "OAUTH_ERROR_CODES", "OAuth2Options", "OAuth2Provider", "OAuth2Tokens",
-        "OAuthCallback", "OAuthCookies", "OAuthErrorCode", "OIDCOptions", "OIDCProvider", "ProviderSession",
-        "ProviderUser", "STATE_COOKIE", "TokenEndpointAuthMethod", "__version__", "check_callback", "check_state",
-        "clear_oauth_cookies", "configured_by", "create_oauth_cookies", "derive_nonce", "form_post_callback_paths",
-        "generate_code_verifier", "generate_state", "oauth_cookie_name", "optional_str", "pkce_challenge",
-        "read_oauth_cookies", "require_str", "sign_jwt",
-    }  # fmt: skip
-    assert set(lucia_oauth.__all__) == expected
-    assert len(lucia_oauth.__all__) == len(expected)
+    assert lucia_oauth.__all__ == PUBLIC_SURFACE["lucia_oauth"]
+    assert set(lucia_oauth.__all__) >= NAMED_PROVIDERS
 
 
 def test_named_providers_are_the_same_classes_everywhere() -> None:

@@ -4,29 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 
-from lucia.testing.services import require_service, service_url, unique_name
+from lucia_testkit import POSTGRES_URL, fresh_postgres_database
 
-ADMIN_URL = service_url("LUCIA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+ADMIN_URL = POSTGRES_URL
 
 
 @pytest.fixture(scope="class")
 def database_url() -> Iterator[str]:
-    """A conninfo for a database created for this test class alone."""
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        require_service("postgresql", f"cannot connect to {ADMIN_URL}: {exc}")
-    name = unique_name("lucia_test")
-    with admin:
-        admin.execute(f"CREATE DATABASE {name}")
-        try:
-            yield make_conninfo(ADMIN_URL, dbname=name)
-        finally:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    """A URL of a database created for this test class alone."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

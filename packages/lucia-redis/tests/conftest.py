@@ -14,9 +14,8 @@ import redis
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from lucia.testing.services import free_port, require_service, service_url, unique_name
-
-REDIS_URL = service_url("LUCIA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from lucia.testing.services import free_port, require_service, unique_name
+from lucia_testkit import redis_server_url, stop_process
 
 
 @pytest.fixture
@@ -27,12 +26,7 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """The standalone server's URL, after checking that it answers."""
-    try:
-        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3) as client:
-            client.ping()
-    except redis.RedisError as exc:
-        require_service("redis", f"cannot reach {REDIS_URL}: {exc}")
-    return REDIS_URL
+    return redis_server_url()
 
 
 def _wait(check: Any, what: str, timeout: float = 30.0) -> None:
@@ -88,13 +82,7 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int
         yield ports
     finally:
         for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 async def _close(client: Any) -> None:

@@ -19,8 +19,10 @@ def test_s1_tokens_are_unique_long_and_unbiased() -> None:
     assert len(counts) == 32
     expected = 40 * len(tokens) / 32
     chi_square = sum((observed - expected) ** 2 / expected for observed in counts.values())
-    # 31 degrees of freedom: the 0.999 quantile is 61.1, so a fair source fails 1 run in 1000.
-    assert chi_square < 61.1, chi_square
+    # 31 degrees of freedom: the 1 - 10^-6 quantile is 84.2, so a fair source fails one run in a
+    # million (at the 0.999 quantile, 61.1, a CI that runs this on four Pythons failed 1 in 250),
+    # while a symbol drawn 3 % too often (chi-square ~ 110 here) still fails every run.
+    assert chi_square < 84.2, chi_square
 
 
 def test_s2_stored_id_is_sha256_of_the_token() -> None:

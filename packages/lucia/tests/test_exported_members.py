@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
+from pathlib import Path
 
 import pytest
 
@@ -13,141 +15,16 @@ def _isort_key(name: str) -> tuple[int, str]:
     return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
 
 
-#: Every public module and exactly what it exports (httpx's tests/test_exported_members.py).
-PUBLIC_SURFACE: dict[str, set[str]] = {
-    "lucia": {
-        "AuthRequest",
-        "ConfigurationError",
-        "Cookie",
-        "CookieAttributes",
-        "CsrfProtection",
-        "DuplicateKeyError",
-        "DuplicateSessionError",
-        "ErrorCode",
-        "ExpiredKeyError",
-        "InvalidCredentialsError",
-        "InvalidInputError",
-        "InvalidKeyError",
-        "InvalidPasswordError",
-        "InvalidRequestError",
-        "InvalidSessionError",
-        "InvalidUserError",
-        "Key",
-        "Lucia",
-        "LuciaError",
-        "LuciaRequest",
-        "NotAuthenticatedError",
-        "PrimaryKey",
-        "ProxyHeaders",
-        "RequestCredentials",
-        "Session",
-        "SessionCookieOptions",
-        "SessionExpiresIn",
-        "StorageError",
-        "StorageTimeoutError",
-        "StorageUnavailableError",
-        "SyncLucia",
-        "TooManyRequestsError",
-        "User",
-        "__version__",
-    },
-    "lucia.adapters": {
-        "SESSION_POLICY_COLUMNS",
-        "Adapter",
-        "ChallengeRow",
-        "KeyRow",
-        "PasskeyAdapter",
-        "PasskeyCredentialRow",
-        "SessionAdapter",
-        "SessionAndUserAdapter",
-        "SessionRow",
-        "TableRole",
-        "UserAdapter",
-        "UserRow",
-        "Violation",
-        "constraint_error",
-    },
-    "lucia.adapters.memory": {"MemoryAdapter"},
-    "lucia.adapters.sql": {
-        "MARIADB",
-        "MYSQL",
-        "POSTGRESQL",
-        "SQLITE",
-        "Dialect",
-        "SQLAdapter",
-        "SQLStatements",
-        "SQLThrottleStore",
-        "SQLTransaction",
-        "TableNames",
-        "dialect_named",
-        "key_params",
-    },
-    "lucia.cookies": {"MAX_COOKIE_HEADER_LENGTH", "MAX_COOKIE_MAX_AGE", "Cookie", "CookieAttributes", "read_cookie"},
-    "lucia.passwords": {
-        "MAX_PASSWORD_LENGTH",
-        "Argon2idHasher",
-        "AsyncPasswordHasher",
-        "PasswordHasher",
-        "ScryptHasher",
-        "normalize_password",
-    },
-    "lucia.redaction": {"MASK", "SECRET", "redacted"},
-    "lucia.redirects": {"is_safe_redirect", "safe_redirect"},
-    "lucia.testing": {
-        "CONFORMANCE_SESSION_COLUMNS",
-        "CONFORMANCE_USER_COLUMNS",
-        "AdapterTests",
-        "FakeClock",
-        "FaultInjector",
-        "FaultTests",
-        "LuciaSessionTests",
-        "LuciaTests",
-        "PasskeyStoreTests",
-        "SessionAdapterTests",
-        "SessionPolicyTests",
-        "SyncPathTests",
-        "ThrottleStoreTests",
-        "UserAdapterTests",
-        "fast_password_hasher",
-        "gather_outcomes",
-    },
-    "lucia.testing.services": {
-        "free_port",
-        "require_service",
-        "service_url",
-        "services_required",
-        "unique_name",
-    },
-    "lucia.throttle": {
-        "Attempt",
-        "Backoff",
-        "MemoryThrottleStore",
-        "Throttle",
-        "ThrottleEvent",
-        "ThrottleState",
-        "ThrottleStore",
-    },
-    "lucia.validation": {
-        "MAX_ATTRIBUTE_LENGTH",
-        "MAX_ID_LENGTH",
-        "RESERVED_SESSION_COLUMNS",
-        "RESERVED_USER_COLUMNS",
-        "check_attributes",
-        "check_id",
-        "check_identifier",
-        "check_password",
-        "check_provider_id",
-        "check_text",
-        "is_identifier",
-    },
-}
+#: Every public module and exactly what it exports, in ``__all__`` order (httpx's
+#: tests/test_exported_members.py). The pin is data, so it lives in a data file beside this test.
+PUBLIC_SURFACE: dict[str, list[str]] = json.loads(Path(__file__).with_name("public_names.json").read_text())
 
 
 @pytest.mark.parametrize("module_name", sorted(PUBLIC_SURFACE))
 def test_public_module_exports_are_pinned(module_name: str) -> None:
     """Each public module exports exactly its pinned names (SPEC fixes the top-level ones)."""
     module = importlib.import_module(module_name)
-    assert set(module.__all__) == PUBLIC_SURFACE[module_name]
+    assert list(module.__all__) == PUBLIC_SURFACE[module_name]
 
 
 def test_each_public_name_has_one_home() -> None:

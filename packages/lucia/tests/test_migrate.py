@@ -24,10 +24,8 @@ from lucia import Lucia, LuciaError
 from lucia.__main__ import main
 from lucia.adapters.sql import SQLStatements, TableNames, dialect_named
 from lucia.testing import fast_password_hasher
-from lucia.testing.services import require_service, service_url, unique_name
+from lucia_testkit import LUCIA_JS_DDL, fresh_mysql_database, fresh_postgres_database, mysql_connect_args
 
-POSTGRES_URL = service_url("LUCIA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-MYSQL_URL = service_url("LUCIA_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
 
@@ -293,21 +291,8 @@ class TestSQLite(MigrateTests):
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database."""
-    try:
-        import psycopg
-    except ImportError:
-        require_service("postgresql", "psycopg is not installed")
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        require_service("postgresql", f"cannot connect to {POSTGRES_URL}: {exc}")
-    name = unique_name("lucia_migrate")
-    with admin:
-        admin.execute(f"CREATE DATABASE {name}")
-        try:
-            yield urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{name}"))
-        finally:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with fresh_postgres_database("lucia_migrate") as url:
+        yield url
 
 
 class TestPostgreSQL(MigrateTests):
@@ -341,53 +326,20 @@ class TestPostgreSQL(MigrateTests):
 
 # -- MariaDB / MySQL -------------------------------------------------------------------------
 
-# Lucia-JS 1.x's MySQL DDL (@lucia-auth/adapter-mysql 1.x docs): ids in the database's default,
-# case-insensitive collation, where "Ab" and "aB" are one value.
-MYSQL_JS_DDL = (
-    "CREATE TABLE auth_user (id VARCHAR(15) NOT NULL, PRIMARY KEY (id))",
-    "CREATE TABLE {session} (id VARCHAR(127) NOT NULL, user_id VARCHAR(15) NOT NULL, "
-    "active_expires BIGINT UNSIGNED NOT NULL, idle_expires BIGINT UNSIGNED NOT NULL, "
-    "PRIMARY KEY (id), FOREIGN KEY (user_id) REFERENCES auth_user(id))",
-    "CREATE TABLE auth_key (id VARCHAR(255) NOT NULL, user_id VARCHAR(15) NOT NULL, "
-    "primary_key TINYINT UNSIGNED NOT NULL, hashed_password VARCHAR(255), expires BIGINT UNSIGNED, "
-    "PRIMARY KEY (id), FOREIGN KEY (user_id) REFERENCES auth_user(id))",
-)
-
 
 class MariaDBDatabase(Database):
+    """Lucia-JS 1.x's MySQL tables: ids in the default, case-insensitive collation ("Ab" and "aB" are one value)."""
+
     def create_tables(self, session_table: str = "auth_session") -> None:
-        for statement in MYSQL_JS_DDL:
-            self.execute(statement.format(session=session_table))
+        for statement in LUCIA_JS_DDL["mysql"]:
+            self.execute(statement.replace("CREATE TABLE auth_session ", f"CREATE TABLE {session_table} ", 1))
 
 
 @pytest.fixture
 def mysql_url() -> Iterator[str]:
     """A fresh, empty MariaDB/MySQL database (utf8mb4, the server's default collation)."""
-    try:
-        import pymysql
-    except ImportError:
-        require_service("mysql", "pymysql is not installed")
-    parts = urlsplit(MYSQL_URL)
-    try:
-        admin = pymysql.connect(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 3306,
-            user=parts.username or "root",
-            password=parts.password or "",
-            autocommit=True,
-            connect_timeout=5,
-        )
-    except pymysql.err.OperationalError as exc:
-        require_service("mysql", f"cannot connect to {MYSQL_URL}: {exc}")
-    name = unique_name("lucia_migrate")
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-        yield urlunsplit(parts._replace(scheme="mariadb", path=f"/{name}"))
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.close()
+    with fresh_mysql_database("lucia_migrate") as url:
+        yield urlunsplit(urlsplit(url)._replace(scheme="mariadb"))
 
 
 class TestMariaDB(MigrateTests):
@@ -395,17 +347,9 @@ class TestMariaDB(MigrateTests):
     def database(self, mysql_url: str) -> Database:
         import pymysql
 
-        parts = urlsplit(mysql_url)
-
         def connect() -> Any:
-            return pymysql.connect(
-                host=parts.hostname,
-                port=parts.port or 3306,
-                user=parts.username or "root",
-                password=parts.password or "",
-                database=parts.path.lstrip("/"),
-                charset="utf8mb4",
-            )
+            database = urlsplit(mysql_url).path.lstrip("/")
+            return pymysql.connect(**mysql_connect_args(mysql_url), database=database, charset="utf8mb4")
 
         return MariaDBDatabase(mysql_url, "mariadb", connect)
 

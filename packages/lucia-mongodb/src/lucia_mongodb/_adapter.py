@@ -41,6 +41,7 @@ from lucia.adapters import (
     Violation,
     constraint_error,
 )
+from lucia.adapters._lifecycle import guarded
 from lucia.adapters.sql import TableNames
 from lucia_mongodb._blocking import BlockingClient, BlockingDatabase
 from lucia_mongodb._documents import (
@@ -61,7 +62,7 @@ from lucia_mongodb._documents import (
     session_row,
     user_row,
 )
-from lucia_mongodb._guard import DEFAULT_TIMEOUT_MS, Guard, guarded, resolve
+from lucia_mongodb._guard import DEFAULT_TIMEOUT_MS, Guard, resolve
 from lucia_mongodb._throttle import MongoDBThrottleStore
 
 if TYPE_CHECKING:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Any
 
 import anyio
 import pymongo
@@ -14,15 +13,12 @@ from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeo
 
 from lucia import LuciaError, StorageTimeoutError, StorageUnavailableError
 
-__all__ = ["DEFAULT_TIMEOUT_MS", "Guard", "guarded", "resolve", "storage_error"]
+__all__ = ["DEFAULT_TIMEOUT_MS", "Guard", "resolve", "storage_error"]
 
 #: The default deadline of one adapter call (every round trip it makes), in milliseconds.
 DEFAULT_TIMEOUT_MS = 5_000
 #: How much longer the client-side backstop waits than PyMongo's own deadline.
 _BACKSTOP_MS = 1_000
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 async def resolve(value: Any) -> Any:
@@ -85,23 +81,3 @@ class Guard:
             raise error from exc
         except TimeoutError as exc:
             raise StorageTimeoutError(None, "MongoDB did not answer in time") from exc
-
-
-class _Guarded(Protocol):
-    _guard: Guard
-
-
-S = TypeVar("S", bound=_Guarded)
-
-
-def guarded(
-    method: Callable[Concatenate[S, P], Awaitable[R]],
-) -> Callable[Concatenate[S, P], Coroutine[Any, Any, R]]:
-    """Run an adapter method under its adapter's :class:`Guard`."""
-
-    async def call(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        with self._guard():
-            return await method(self, *args, **kwargs)
-
-    functools.update_wrapper(call, method)
-    return call

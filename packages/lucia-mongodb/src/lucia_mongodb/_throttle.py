@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any, Final
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from lucia.adapters._lifecycle import guarded
 from lucia.throttle import Backoff, ThrottleState
 from lucia_mongodb._blocking import BlockingCollection
-from lucia_mongodb._guard import DEFAULT_TIMEOUT_MS, Guard, guarded, resolve
+from lucia_mongodb._guard import DEFAULT_TIMEOUT_MS, Guard, resolve
 
 if TYPE_CHECKING:
     from lucia_mongodb._adapter import MongoDBAdapter

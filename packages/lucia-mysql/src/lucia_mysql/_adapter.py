@@ -10,7 +10,6 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -19,6 +18,7 @@ import anyio
 
 from lucia import ConfigurationError, StorageError, StorageTimeoutError
 from lucia.adapters import TableRole, constraint_error
+from lucia.adapters._lifecycle import AsyncSQLAdapter
 from lucia.adapters.sql import MARIADB, MYSQL, SQLStatements, TableNames
 from lucia_mysql._blocking import BlockingMySQLAdapter
 from lucia_mysql._shared import _CLIENT_MARGIN, _FOUND_ROWS, DeadlockRetries, raise_storage_error
@@ -29,7 +29,7 @@ _T = TypeVar("_T")
 _Cursor = Any  # aiomysql.Cursor (aiomysql ships no type hints)
 
 
-class MySQLAdapter(DeadlockRetries):
+class MySQLAdapter(DeadlockRetries, AsyncSQLAdapter):
     """Users, keys, sessions, throttling and passkeys in MySQL 8 or MariaDB 10.6+, on aiomysql.
 
     ::
@@ -201,15 +201,6 @@ class MySQLAdapter(DeadlockRetries):
             pool.close()
             await pool.wait_closed()
 
-    async def __aenter__(self) -> MySQLAdapter:
-        await self.connect()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
     def _forget_inherited_pool(self) -> None:
         """In a forked child: leave the parent's pool alone (never use nor close it here) and start afresh.
 
@@ -340,40 +331,20 @@ class MySQLAdapter(DeadlockRetries):
 
         return await self._call(run)
 
-    async def create_schema(
-        self, *, user_columns: Mapping[str, str] | None = None, session_columns: Mapping[str, str] | None = None
-    ) -> None:
-        """Create every table and index that does not exist; never alter an existing table.
+    def _ddl_statements(self) -> SQLStatements:
+        return SQLStatements(MARIADB if self._mariadb else MYSQL, self._sql.tables)
 
-        The DDL is that of ``python -m lucia schema mysql`` (``mariadb`` on MariaDB: the
-        same tables with MariaDB's NO PAD binary collation).
-
-        Args:
-            user_columns: Extra user columns, name to type (``{"username": "string"}``).
-            session_columns: Extra session columns, name to type (``{"ip_address": "string"}``).
-
-        Raises:
-            ConfigurationError: An existing table lacks a requested column (the message
-                gives the ``ALTER TABLE`` to run).
-        """
-        if not self._ready:
-            await self.connect()
-        existing = await self._column_names(self._sql.session_table_probe())
-        ddl = SQLStatements(MARIADB if self._mariadb else MYSQL, self._sql.tables).schema(
-            user_columns, session_columns, existing_session_columns=existing
-        )
-
+    async def _run_ddl(self, statements: Sequence[str]) -> None:
         async def run(cursor: _Cursor) -> None:
             # "Table already exists" notes would surface as Python warnings.
             await cursor.execute("SET @@SESSION.sql_notes = 0")
             try:
-                for statement in ddl:
+                for statement in statements:
                     await cursor.execute(statement)
             finally:
                 await cursor.execute("SET @@SESSION.sql_notes = 1")
 
         await self._call(run)
-        await self._check_created_schema(user_columns, session_columns)
 
 
 class _Transaction:

@@ -10,7 +10,6 @@ the pool's ``maxsize`` of them idle for reuse by any thread.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
@@ -20,6 +19,7 @@ import pymysql
 
 from lucia import LuciaError, StorageError
 from lucia.adapters import TableRole, constraint_error
+from lucia.adapters._lifecycle import BlockingTwin
 from lucia.adapters.sql import MARIADB, MYSQL, SQLStatements
 from lucia_mysql._shared import DeadlockRetries, raise_storage_error
 
@@ -29,16 +29,11 @@ if TYPE_CHECKING:
 __all__ = ["BlockingMySQLAdapter"]
 
 
-class BlockingMySQLAdapter(DeadlockRetries):
-    """:class:`~lucia_mysql.MySQLAdapter`'s twin on PyMySQL connections shared by threads.
-
-    Args:
-        origin: The async adapter whose server, settings and table names it shares.
-    """
+class BlockingMySQLAdapter(DeadlockRetries, BlockingTwin["MySQLAdapter"]):
+    """:class:`~lucia_mysql.MySQLAdapter`'s twin on PyMySQL connections shared by threads."""
 
     def __init__(self, origin: MySQLAdapter) -> None:
-        self._origin = origin
-        self._sql = SQLStatements(MYSQL, origin._sql.tables)
+        super().__init__(origin, MYSQL)
         options = dict(origin._connect_options)
         self._max_idle = max(1, int(options.pop("maxsize", 10)))
         for name in ("minsize", "pool_recycle", "echo"):
@@ -47,12 +42,7 @@ class BlockingMySQLAdapter(DeadlockRetries):
         options["database"] = options.pop("db", None)  # PyMySQL's own spelling (aiomysql says db)
         self._connect_kwargs = {**options, "read_timeout": limit, "write_timeout": limit}
         self._idle: list[pymysql.connections.Connection] = []
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
         self._detected = False
-
-    def __repr__(self) -> str:
-        return f"BlockingMySQLAdapter({self._origin!r})"
 
     def _new_connection(self) -> pymysql.connections.Connection:
         try:

@@ -9,7 +9,7 @@ still works and builds the subclass that owns ``code``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal, TypeVar, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 from lucia import LuciaError
 
@@ -42,13 +42,8 @@ OAuthErrorCode = Literal[
 #: Every code of lucia-oauth.
 OAUTH_ERROR_CODES: frozenset[str] = frozenset(get_args(OAuthErrorCode))
 
-#: The subclass raised for each code (filled in as the classes are defined).
-_CLASS_OF_CODE: dict[str, type[LuciaOAuthError]] = {}
 
-_E = TypeVar("_E", bound="LuciaOAuthError")
-
-
-class LuciaOAuthError(LuciaError):
+class LuciaOAuthError(LuciaError, family=True):
     """Every known failure of an OAuth 2.0 / OpenID Connect sign-in (a :class:`lucia.LuciaError`).
 
     The sign-in failed closed: nothing was created. Each code has its own subclass:
@@ -83,61 +78,36 @@ class LuciaOAuthError(LuciaError):
 
     code: OAuthErrorCode
 
-    def __new__(cls: type[_E], code: str | None = None, *args: Any, **kwargs: Any) -> _E:
-        target: type[Any] = cls
-        if cls is LuciaOAuthError and code is not None:
-            target = _CLASS_OF_CODE.get(code, LuciaOAuthError)
-        instance: _E = Exception.__new__(target)
-        return instance
-
     def __init__(self, code: OAuthErrorCode | None = None, detail: str | None = None) -> None:
         # A subclass owns one code; the bare root needs one given (a typo here is a bug).
         super().__init__(code if code is not None else (type(self).default_code or ""), detail)
 
 
-def _owns(code: OAuthErrorCode) -> Any:
-    """Register a subclass as the one raised for ``code`` (its default)."""
-
-    def register(cls: type[LuciaOAuthError]) -> type[LuciaOAuthError]:
-        cls.default_code = code
-        _CLASS_OF_CODE[code] = cls
-        return cls
-
-    return register
-
-
-@_owns("OAUTH_INVALID_STATE")
-class LuciaOAuthStateError(LuciaOAuthError):
+class LuciaOAuthStateError(LuciaOAuthError, codes=("OAUTH_INVALID_STATE",)):
     """The callback's ``state`` is missing or is not the one kept in the flow's cookie (O1)."""
 
 
-@_owns("OAUTH_INVALID_CALLBACK")
-class LuciaOAuthCallbackError(LuciaOAuthError):
+class LuciaOAuthCallbackError(LuciaOAuthError, codes=("OAUTH_INVALID_CALLBACK",)):
     """The callback is unusable: no ``code``, no ``code_verifier`` or nonce, or another issuer's ``iss``."""
 
 
-@_owns("OAUTH_PROVIDER_ERROR")
-class LuciaOAuthProviderError(LuciaOAuthError):
+class LuciaOAuthProviderError(LuciaOAuthError, codes=("OAUTH_PROVIDER_ERROR",)):
     """The provider sent the user back with an ``error`` parameter (``access_denied``...)."""
 
 
-@_owns("OAUTH_NETWORK_ERROR")
-class LuciaOAuthNetworkError(LuciaOAuthError):
+class LuciaOAuthNetworkError(LuciaOAuthError, codes=("OAUTH_NETWORK_ERROR",)):
     """A back-channel request timed out or could not connect."""
 
 
-@_owns("OAUTH_INVALID_RESPONSE")
-class LuciaOAuthResponseError(LuciaOAuthError):
+class LuciaOAuthResponseError(LuciaOAuthError, codes=("OAUTH_INVALID_RESPONSE",)):
     """The provider answered with something that is not the JSON the flow needs."""
 
 
-@_owns("OAUTH_INVALID_ID_TOKEN")
-class LuciaOAuthIdTokenError(LuciaOAuthError):
+class LuciaOAuthIdTokenError(LuciaOAuthError, codes=("OAUTH_INVALID_ID_TOKEN",)):
     """The id_token failed verification; :attr:`~lucia.LuciaError.detail` names the check."""
 
 
-@_owns("OAUTH_CONFIGURATION")
-class LuciaOAuthConfigurationError(LuciaOAuthError):
+class LuciaOAuthConfigurationError(LuciaOAuthError, codes=("OAUTH_CONFIGURATION",)):
     """The provider is misconfigured (raised at construction, or at discovery for the provider's own document)."""
 
 

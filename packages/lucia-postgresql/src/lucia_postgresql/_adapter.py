@@ -9,7 +9,6 @@ import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
-from types import TracebackType
 from typing import Any, TypeVar
 
 import psycopg
@@ -20,7 +19,8 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from lucia import ConfigurationError, StorageError, StorageTimeoutError, StorageUnavailableError
 from lucia.adapters import KeyRow, TableRole, UserRow, constraint_error
-from lucia.adapters.sql import POSTGRESQL, SQLAdapter, SQLStatements, TableNames, key_params
+from lucia.adapters._lifecycle import AsyncSQLAdapter
+from lucia.adapters.sql import POSTGRESQL, SQLStatements, TableNames, key_params
 from lucia_postgresql._blocking import BlockingPostgresAdapter
 from lucia_postgresql._errors import result_names, storage_error
 
@@ -39,7 +39,7 @@ _RECONNECT_TIMEOUT = 10.0
 _REFUSED_WAIT = 0.25
 
 
-class PostgresAdapter(SQLAdapter):
+class PostgresAdapter(AsyncSQLAdapter):
     """Users, keys, sessions, throttling and passkeys in PostgreSQL, on psycopg 3's async API.
 
     ::
@@ -222,15 +222,6 @@ class PostgresAdapter(SQLAdapter):
             self._opened = False
             await self._pool.close()
 
-    async def __aenter__(self) -> PostgresAdapter:
-        await self.connect()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
     def _forget_inherited_pool(self) -> None:
         """In a forked child: leave the parent's pool alone (never use nor close it here) and start afresh.
 
@@ -368,32 +359,13 @@ class PostgresAdapter(SQLAdapter):
 
         return await self._run(op)
 
-    async def create_schema(
-        self, *, user_columns: Mapping[str, str] | None = None, session_columns: Mapping[str, str] | None = None
-    ) -> None:
-        """Create every table and index that does not exist, in one transaction; never alter a table.
-
-        The DDL is that of ``python -m lucia schema postgresql``.
-
-        Args:
-            user_columns: Extra user columns, name to type (``{"username": "string"}``).
-            session_columns: Extra session columns, name to type (``{"ip_address": "string"}``).
-
-        Raises:
-            ConfigurationError: An existing table lacks a requested column (the message
-                gives the ``ALTER TABLE`` to run).
-        """
-        existing = await self._column_names(self._sql.session_table_probe())
-        statements = self._sql.schema(user_columns, session_columns, existing_session_columns=existing)
-
+    async def _run_ddl(self, statements: Sequence[str]) -> None:
         async def op(conn: AsyncConnection[Any]) -> None:
             async with conn.transaction():
                 for statement in statements:
-                    # DDL built by lucia.adapters.sql from checked identifiers, never from user data.
                     await conn.execute(statement)
 
         await self._run(op)
-        await self._check_created_schema(user_columns, session_columns)
 
     # -- users -----------------------------------------------------------------------
 

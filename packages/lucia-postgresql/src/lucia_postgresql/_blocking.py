@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,8 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from lucia import StorageTimeoutError
 from lucia.adapters import TableRole
-from lucia.adapters.sql import POSTGRESQL, SQLAdapter, SQLStatements
+from lucia.adapters._lifecycle import BlockingTwin
+from lucia.adapters.sql import POSTGRESQL
 from lucia_postgresql._errors import result_names, storage_error
 
 if TYPE_CHECKING:
@@ -32,22 +32,12 @@ if TYPE_CHECKING:
 __all__ = ["BlockingPostgresAdapter"]
 
 
-class BlockingPostgresAdapter(SQLAdapter):
-    """:class:`~lucia_postgresql.PostgresAdapter`'s twin on ``psycopg_pool.ConnectionPool``.
-
-    Args:
-        origin: The async adapter whose database, settings and table names it shares.
-    """
+class BlockingPostgresAdapter(BlockingTwin["PostgresAdapter"]):
+    """:class:`~lucia_postgresql.PostgresAdapter`'s twin on ``psycopg_pool.ConnectionPool``."""
 
     def __init__(self, origin: PostgresAdapter) -> None:
-        self._origin = origin
-        self._sql = SQLStatements(POSTGRESQL, origin._sql.tables)
+        super().__init__(origin, POSTGRESQL)
         self._pool: ConnectionPool[Any] | None = None
-        self._pid = os.getpid()
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"BlockingPostgresAdapter({self._origin!r})"
 
     def _connections(self) -> ConnectionPool[Any]:
         pool = self._pool

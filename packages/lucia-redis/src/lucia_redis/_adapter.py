@@ -64,17 +64,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from lucia import DuplicateSessionError, InvalidInputError
-from lucia.adapters import SessionRow
+from lucia.adapters import SESSION_POLICY_COLUMNS, SessionRow
+from lucia.adapters._lifecycle import guarded
 from lucia_redis._blocking import RedisStore
-from lucia_redis._guard import (
-    DEFAULT_TIMEOUT_MS,
-    Guard,
-    RedisClient,
-    check_prefix,
-    client_from_url,
-    guarded,
-    text,
-)
+from lucia_redis._guard import DEFAULT_TIMEOUT_MS, RedisClient, text
 
 __all__ = ["RedisSessionAdapter"]
 
@@ -142,15 +135,6 @@ end
 return 1
 """
 
-_ROW_FIELDS: Final = (
-    "created_at",
-    "persistent",
-    "active_period",
-    "idle_period",
-    "absolute_period",
-    "previous_id",
-    "previous_expires",
-)
 
 Hash = dict[str, str]
 
@@ -170,7 +154,7 @@ def _hash(reply: Any) -> Hash:
 
 def _encode(row: SessionRow) -> str:
     data: dict[str, Any] = {"id": row.id, "user_id": row.user_id}
-    data.update((name, getattr(row, name)) for name in _ROW_FIELDS)
+    data.update((name, getattr(row, name)) for name in SESSION_POLICY_COLUMNS)
     data["attributes"] = dict(row.attributes)
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -251,39 +235,6 @@ class RedisSessionAdapter(RedisStore):
         self._take = redis.register_script(_TAKE)
         self._update = redis.register_script(_UPDATE)
         self._index_script = redis.register_script(_INDEX)
-
-    @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        key_prefix: str = "",
-        cluster: bool = False,
-        timeout_ms: int | None = DEFAULT_TIMEOUT_MS,
-        **client_options: Any,
-    ) -> RedisSessionAdapter:
-        """An adapter with its own client, closed by :meth:`close`.
-
-        The client gets ``socket_timeout=5`` and ``socket_connect_timeout=5`` (and, for a
-        cluster, ``max_connections=1000``) unless ``client_options`` say otherwise.
-
-        Args:
-            url: A ``redis://``, ``rediss://`` or ``unix://`` URL (for a cluster: any node).
-            key_prefix: As for the constructor.
-            cluster: Build a ``RedisCluster`` client instead of a ``Redis`` one.
-            timeout_ms: As for the constructor.
-            client_options: More options for the redis-py client.
-
-        Raises:
-            ValueError: A URL of another scheme, or a bad prefix or timeout.
-        """
-        check_prefix(key_prefix)
-        Guard(timeout_ms)
-        adapter = cls(
-            client_from_url(url, cluster=cluster, options=client_options), key_prefix=key_prefix, timeout_ms=timeout_ms
-        )
-        adapter._owned = True
-        return adapter
 
     def __repr__(self) -> str:
         return f"RedisSessionAdapter(key_prefix={self._prefix!r})"

@@ -31,7 +31,7 @@ import redis.asyncio.connection
 import redis.cluster
 import redis.retry
 
-from lucia_redis._guard import Guard, RedisClient, check_prefix, close_client
+from lucia_redis._guard import DEFAULT_TIMEOUT_MS, Guard, RedisClient, check_prefix, client_from_url, close_client
 
 if TYPE_CHECKING:
     from redis.commands.core import Script
@@ -273,6 +273,39 @@ class RedisStore:
         self._redis: RedisClient | SyncCommands = redis
         self._owned = False
         self._twin: Any = self if isinstance(redis, SyncCommands) else None  # a twin is its own twin
+
+    @classmethod
+    def from_url(
+        cls: type[S],
+        url: str,
+        *,
+        key_prefix: str = "",
+        cluster: bool = False,
+        timeout_ms: int | None = DEFAULT_TIMEOUT_MS,
+        **client_options: Any,
+    ) -> S:
+        """An adapter (or store) with its own client, closed by :meth:`close`.
+
+        The client gets ``socket_timeout=5`` and ``socket_connect_timeout=5`` (and, for a
+        cluster, ``max_connections=1000``) unless ``client_options`` say otherwise.
+
+        Args:
+            url: A ``redis://``, ``rediss://`` or ``unix://`` URL (for a cluster: any node).
+            key_prefix: As for the constructor.
+            cluster: Build a ``RedisCluster`` client instead of a ``Redis`` one.
+            timeout_ms: As for the constructor.
+            client_options: More options for the redis-py client.
+
+        Raises:
+            ValueError: A URL of another scheme, or a bad prefix or timeout.
+        """
+        check_prefix(key_prefix)
+        Guard(timeout_ms)
+        store = cls(
+            client_from_url(url, cluster=cluster, options=client_options), key_prefix=key_prefix, timeout_ms=timeout_ms
+        )
+        store._owned = True
+        return store
 
     def blocking_twin(self: S) -> S | None:
         """The same store over redis-py's synchronous client, for :class:`lucia.SyncLucia`'s native path.

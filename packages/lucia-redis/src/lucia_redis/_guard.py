@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, Protocol, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Final, Union
 
 import anyio
 from redis.exceptions import ClusterError, ReadOnlyError, RedisClusterException, RedisError, TryAgainError
@@ -26,7 +25,6 @@ __all__ = [
     "check_prefix",
     "client_from_url",
     "close_client",
-    "guarded",
     "storage_error",
     "text",
 ]
@@ -43,9 +41,6 @@ CLIENT_DEFAULTS: Final[Mapping[str, Any]] = {
     "socket_connect_timeout": 5.0,
     "max_connections": 1_000,
 }
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 def text(value: object) -> str:
@@ -109,26 +104,6 @@ class Guard:
             if error is None:
                 raise
             raise error from exc
-
-
-class _Guarded(Protocol):
-    _guard: Guard
-
-
-S = TypeVar("S", bound=_Guarded)
-
-
-def guarded(
-    method: Callable[Concatenate[S, P], Awaitable[R]],
-) -> Callable[Concatenate[S, P], Coroutine[Any, Any, R]]:
-    """Run a method under its object's :class:`Guard`."""
-
-    async def call(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        with self._guard():
-            return await method(self, *args, **kwargs)
-
-    functools.update_wrapper(call, method)
-    return call
 
 
 def client_from_url(url: str, *, cluster: bool, options: Mapping[str, Any]) -> RedisClient:

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import zlib
-from typing import Any, Final
+from typing import Final
 
+from lucia.adapters._lifecycle import guarded
 from lucia.throttle import Backoff, ThrottleState
 from lucia_redis._blocking import RedisStore
-from lucia_redis._guard import (
-    DEFAULT_TIMEOUT_MS,
-    Guard,
-    RedisClient,
-    check_prefix,
-    client_from_url,
-    guarded,
-    text,
-)
+from lucia_redis._guard import DEFAULT_TIMEOUT_MS, RedisClient, text
 
 __all__ = ["RedisThrottleStore"]
 
@@ -151,29 +144,6 @@ class RedisThrottleStore(RedisStore):
         self._add_event = redis.register_script(_ADD_EVENT)
         self._remove_event = redis.register_script(_REMOVE_EVENT)
         self._cleanup = redis.register_script(_CLEANUP)
-
-    @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        key_prefix: str = "",
-        cluster: bool = False,
-        timeout_ms: int | None = DEFAULT_TIMEOUT_MS,
-        **client_options: Any,
-    ) -> RedisThrottleStore:
-        """A store with its own client, closed by :meth:`close` (5 s socket timeouts; 1000 cluster connections).
-
-        Raises:
-            ValueError: A URL of another scheme, or a bad prefix or timeout.
-        """
-        check_prefix(key_prefix)
-        Guard(timeout_ms)
-        store = cls(
-            client_from_url(url, cluster=cluster, options=client_options), key_prefix=key_prefix, timeout_ms=timeout_ms
-        )
-        store._owned = True
-        return store
 
     def __repr__(self) -> str:
         return f"RedisThrottleStore(key_prefix={self._prefix!r})"

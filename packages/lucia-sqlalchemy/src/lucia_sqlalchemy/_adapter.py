@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Table, false, literal_column, select
@@ -16,6 +15,7 @@ from sqlalchemy.sql import Executable
 
 from lucia import ConfigurationError, InvalidInputError, StorageUnavailableError
 from lucia.adapters import SESSION_POLICY_COLUMNS, ChallengeRow, KeyRow, PasskeyCredentialRow, SessionRow, UserRow
+from lucia.adapters._lifecycle import Lifecycle
 from lucia.adapters.sql import SQLStatements, key_params
 from lucia_sqlalchemy._database import Database, Transaction, enable_sqlite_foreign_keys
 from lucia_sqlalchemy._statements import (
@@ -48,7 +48,7 @@ if hasattr(os, "register_at_fork"):  # POSIX
     os.register_at_fork(after_in_child=_forget_connections_after_fork)
 
 
-class SQLAlchemyAdapter:
+class SQLAlchemyAdapter(Lifecycle):
     """Users, keys, sessions, throttle state and passkeys in any database SQLAlchemy 2 reaches with an async driver.
 
     ::
@@ -149,15 +149,6 @@ class SQLAlchemyAdapter:
         """Dispose of the engine if the adapter made it (:meth:`from_url`); yours stays open."""
         if self._owns_engine:
             await self.engine.dispose()
-
-    async def __aenter__(self) -> SQLAlchemyAdapter:
-        await self.connect()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     async def create_schema(self) -> None:
         """Create every Lucia table and index that does not exist yet; never alter an existing table.

@@ -5,17 +5,17 @@ from __future__ import annotations
 import os
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from os import PathLike
-from types import TracebackType
 from typing import Any
 
 import aiosqlite
 import anyio
 
 from lucia.adapters import TableRole
-from lucia.adapters.sql import SQLITE, SQLAdapter, SQLStatements, TableNames
+from lucia.adapters._lifecycle import AsyncSQLAdapter
+from lucia.adapters.sql import SQLITE, SQLStatements, TableNames
 from lucia_sqlite._blocking import BlockingSQLiteAdapter
 from lucia_sqlite._errors import raise_storage_error, translate_integrity_error
 
@@ -37,7 +37,7 @@ def _forget_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-class SQLiteAdapter(SQLAdapter):
+class SQLiteAdapter(AsyncSQLAdapter):
     """Users, keys and sessions in SQLite.
 
     ::
@@ -170,15 +170,6 @@ class SQLiteAdapter(SQLAdapter):
         for conn in owned:
             await conn.close()
 
-    async def __aenter__(self) -> SQLiteAdapter:
-        await self.connect()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
     async def _read_conn(self) -> aiosqlite.Connection:
         if self._reader is None:
             await self.connect()
@@ -257,25 +248,11 @@ class SQLiteAdapter(SQLAdapter):
         finally:
             await cursor.close()
 
-    async def create_schema(
-        self, *, user_columns: Mapping[str, str] | None = None, session_columns: Mapping[str, str] | None = None
-    ) -> None:
-        """Create every table and index that does not exist; never alter an existing table.
-
-        Args:
-            user_columns: Extra user columns, name to type (``{"username": "string"}``).
-            session_columns: Extra session columns, name to type (``{"ip_address": "string"}``).
-
-        Raises:
-            ConfigurationError: An existing table lacks a requested column (the message
-                gives the ``ALTER TABLE`` to run).
-        """
-        existing = await self._column_names(self._sql.session_table_probe())
+    async def _run_ddl(self, statements: Sequence[str]) -> None:
         conn = await self._write_conn()
         async with self._write_lock:
-            for statement in self._sql.schema(user_columns, session_columns, existing_session_columns=existing):
+            for statement in statements:
                 await conn.execute(statement)
-        await self._check_created_schema(user_columns, session_columns)
 
 
 class _Transaction:

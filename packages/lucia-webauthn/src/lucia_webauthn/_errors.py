@@ -9,8 +9,8 @@ No message ever contains a challenge, a challenge id or a signature.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal, TypeVar, get_args
+from collections.abc import Mapping
+from typing import ClassVar, Literal, get_args
 
 from lucia import LuciaError
 
@@ -36,13 +36,8 @@ _DEFAULT_MESSAGES: Mapping[str, str] = {
     "COUNTER_REPLAY": "The passkey's signature counter did not advance; the authenticator may be cloned.",
 }
 
-#: The subclass raised for each code (filled in as the classes are defined).
-_CLASS_OF_CODE: dict[str, type[LuciaWebAuthnError]] = {}
 
-_E = TypeVar("_E", bound="LuciaWebAuthnError")
-
-
-class LuciaWebAuthnError(LuciaError):
+class LuciaWebAuthnError(LuciaError, family=True):
     """Every refused passkey ceremony or credential operation (a :class:`lucia.LuciaError`).
 
     Nothing was written (no credential, no counter update) and no user is returned. Each
@@ -70,44 +65,22 @@ class LuciaWebAuthnError(LuciaError):
 
     code: WebAuthnErrorCode
 
-    def __new__(cls: type[_E], code: str | None = None, *args: Any, **kwargs: Any) -> _E:
-        target: type[Any] = cls
-        if cls is LuciaWebAuthnError and code is not None:
-            target = _CLASS_OF_CODE.get(code, LuciaWebAuthnError)
-        instance: _E = Exception.__new__(target)
-        return instance
-
     def __init__(self, code: WebAuthnErrorCode | None = None, detail: str | None = None) -> None:
         # A subclass owns one code; the bare root needs one given (a typo here is a bug).
         super().__init__(code if code is not None else type(self).default_code, detail)
 
 
-def _owns(code: WebAuthnErrorCode) -> Callable[[type[_E]], type[_E]]:
-    """Register a subclass as the one raised for ``code`` (its default)."""
-
-    def register(cls: type[_E]) -> type[_E]:
-        cls.default_code = code
-        _CLASS_OF_CODE[code] = cls
-        return cls
-
-    return register
-
-
-@_owns("INVALID_CHALLENGE")
-class WebAuthnChallengeError(LuciaWebAuthnError):
+class WebAuthnChallengeError(LuciaWebAuthnError, codes=("INVALID_CHALLENGE",)):
     """The ceremony's challenge id is malformed, unknown, used, expired, of another kind or user."""
 
 
-@_owns("INVALID_RESPONSE")
-class WebAuthnResponseError(LuciaWebAuthnError):
+class WebAuthnResponseError(LuciaWebAuthnError, codes=("INVALID_RESPONSE",)):
     """The browser's response is malformed or failed verification (origin, RP ID, flags, signature)."""
 
 
-@_owns("UNKNOWN_CREDENTIAL")
-class WebAuthnUnknownCredentialError(LuciaWebAuthnError):
+class WebAuthnUnknownCredentialError(LuciaWebAuthnError, codes=("UNKNOWN_CREDENTIAL",)):
     """No such credential, or it belongs to another user than the ceremony's."""
 
 
-@_owns("COUNTER_REPLAY")
-class WebAuthnCounterReplayError(LuciaWebAuthnError):
+class WebAuthnCounterReplayError(LuciaWebAuthnError, codes=("COUNTER_REPLAY",)):
     """A valid signature whose counter went backwards or did not advance: a possibly cloned authenticator."""

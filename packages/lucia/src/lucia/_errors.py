@@ -73,9 +73,6 @@ _DEFAULT_MESSAGES: dict[str, str] = {
     "AUTH_INVALID_INPUT": "Invalid input.",
 }
 
-#: The subclass raised for each core code (filled in as the classes are defined).
-_CLASS_OF_CODE: dict[str, type[LuciaError]] = {}
-
 _E = TypeVar("_E", bound="LuciaError")
 
 
@@ -89,7 +86,16 @@ class LuciaError(Exception):
     ``except LuciaError`` catches every known failure.
 
     ``LuciaError(code)`` builds the subclass that owns ``code`` (``LuciaError(
-    "AUTH_INVALID_SESSION_ID")`` is an :class:`InvalidSessionError`).
+    "AUTH_INVALID_SESSION_ID")`` is an :class:`InvalidSessionError`). A sibling package
+    does the same for its own codes with two class keywords: its root is declared with
+    ``family=True`` (and its own :attr:`messages`), each subclass with ``codes=(...)``,
+    whose first code is the subclass's default::
+
+        class LuciaWebAuthnError(LuciaError, family=True):
+            messages = {"INVALID_CHALLENGE": "...", ...}
+
+        class WebAuthnChallengeError(LuciaWebAuthnError, codes=("INVALID_CHALLENGE",)):
+            ...
 
     Args:
         code: One of the class's codes (:data:`ERROR_CODES` here). Subclasses that own
@@ -102,13 +108,29 @@ class LuciaError(Exception):
     #: The code a subclass raises when none is given.
     default_code: ClassVar[str | None] = None
 
+    #: The subclass raised for each code of the family; each family root (this class,
+    #: or one declared with ``family=True``) has its own.
+    _class_of_code: ClassVar[dict[str, type[LuciaError]]] = {}
+
     code: str
     detail: str
 
+    def __init_subclass__(cls, *, family: bool = False, codes: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if family:
+            cls._class_of_code = {}
+        unknown = [code for code in codes if code not in cls.messages]
+        if unknown:  # a typo here is a bug in Lucia or a sibling package, found at import
+            raise ValueError(f"{cls.__name__} owns unknown codes {unknown!r}")
+        if codes:
+            cls.default_code = codes[0]
+        for code in codes:
+            cls._class_of_code[code] = cls
+
     def __new__(cls: type[_E], code: str | None = None, *args: Any, **kwargs: Any) -> _E:
         target: type[Any] = cls
-        if cls is LuciaError and code is not None:
-            target = _CLASS_OF_CODE.get(code, LuciaError)
+        if code is not None and "_class_of_code" in vars(cls):  # a family root builds the code's owner
+            target = cls._class_of_code.get(code, cls)
         instance: _E = Exception.__new__(target)
         return instance
 
@@ -131,20 +153,7 @@ class LuciaError(Exception):
         return (type(self), (self.code, self.detail))
 
 
-def _owns(*codes: ErrorCode) -> Any:
-    """Register a subclass as the one raised for ``codes`` (the first is its default)."""
-
-    def register(cls: type[LuciaError]) -> type[LuciaError]:
-        cls.default_code = codes[0]
-        for code in codes:
-            _CLASS_OF_CODE[code] = cls
-        return cls
-
-    return register
-
-
-@_owns("AUTH_INVALID_SESSION_ID")
-class InvalidSessionError(LuciaError):
+class InvalidSessionError(LuciaError, codes=("AUTH_INVALID_SESSION_ID",)):
     """The session token is malformed, unknown, revoked or dead: the request is anonymous."""
 
 
@@ -154,53 +163,43 @@ class InvalidCredentialsError(LuciaError):
     default_code: ClassVar[str | None] = "AUTH_INVALID_PASSWORD"
 
 
-@_owns("AUTH_INVALID_KEY_ID")
-class InvalidKeyError(InvalidCredentialsError):
+class InvalidKeyError(InvalidCredentialsError, codes=("AUTH_INVALID_KEY_ID",)):
     """No such key, or a single-use key that was already used."""
 
 
-@_owns("AUTH_INVALID_PASSWORD")
-class InvalidPasswordError(InvalidCredentialsError):
+class InvalidPasswordError(InvalidCredentialsError, codes=("AUTH_INVALID_PASSWORD",)):
     """The password does not match the key (or a password was given to a key without one)."""
 
 
-@_owns("AUTH_EXPIRED_KEY")
-class ExpiredKeyError(LuciaError):
+class ExpiredKeyError(LuciaError, codes=("AUTH_EXPIRED_KEY",)):
     """A single-use key was used after it expired (it is consumed)."""
 
 
-@_owns("AUTH_DUPLICATE_KEY_ID")
-class DuplicateKeyError(LuciaError):
+class DuplicateKeyError(LuciaError, codes=("AUTH_DUPLICATE_KEY_ID",)):
     """A key with this ``provider_id:provider_user_id`` exists already."""
 
 
-@_owns("AUTH_DUPLICATE_SESSION_ID")
-class DuplicateSessionError(LuciaError):
+class DuplicateSessionError(LuciaError, codes=("AUTH_DUPLICATE_SESSION_ID",)):
     """A session with this id exists already."""
 
 
-@_owns("AUTH_INVALID_USER_ID")
-class InvalidUserError(LuciaError):
+class InvalidUserError(LuciaError, codes=("AUTH_INVALID_USER_ID",)):
     """No user has this id (or, when creating a user, the id is taken)."""
 
 
-@_owns("AUTH_INVALID_REQUEST")
-class InvalidRequestError(LuciaError):
+class InvalidRequestError(LuciaError, codes=("AUTH_INVALID_REQUEST",)):
     """An unsafe request failed the CSRF check (``Origin`` / ``Sec-Fetch-Site``)."""
 
 
-@_owns("AUTH_NOT_AUTHENTICATED")
-class NotAuthenticatedError(LuciaError):
+class NotAuthenticatedError(LuciaError, codes=("AUTH_NOT_AUTHENTICATED",)):
     """The request carries no live session where one is required."""
 
 
-@_owns("AUTH_INVALID_INPUT")
-class InvalidInputError(LuciaError, ValueError):
+class InvalidInputError(LuciaError, ValueError, codes=("AUTH_INVALID_INPUT",)):
     """A bad argument: empty or oversized id, ``:`` in a provider id, a password over the limit, ..."""
 
 
-@_owns("AUTH_TOO_MANY_REQUESTS")
-class TooManyRequestsError(LuciaError):
+class TooManyRequestsError(LuciaError, codes=("AUTH_TOO_MANY_REQUESTS",)):
     """Throttled: too many failed attempts. Retry after :attr:`retry_after` seconds.
 
     Args:
@@ -233,13 +232,11 @@ class StorageError(LuciaError):
     default_code: ClassVar[str | None] = "AUTH_STORAGE_UNAVAILABLE"
 
 
-@_owns("AUTH_STORAGE_UNAVAILABLE")
-class StorageUnavailableError(StorageError):
+class StorageUnavailableError(StorageError, codes=("AUTH_STORAGE_UNAVAILABLE",)):
     """The store is unreachable: connection refused, lost or reset, server down."""
 
 
-@_owns("AUTH_STORAGE_TIMEOUT")
-class StorageTimeoutError(StorageError):
+class StorageTimeoutError(StorageError, codes=("AUTH_STORAGE_TIMEOUT",)):
     """The store did not answer within the configured timeout."""
 
 

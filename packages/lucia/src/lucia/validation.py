@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from lucia._errors import InvalidInputError
+from lucia.adapters import SESSION_POLICY_COLUMNS
 from lucia.passwords import MAX_PASSWORD_LENGTH
 
 __all__ = [
@@ -38,19 +39,7 @@ MAX_ID_LENGTH = 255
 RESERVED_USER_COLUMNS: frozenset[str] = frozenset({"id"})
 #: Column names of the session table that session attributes may not use, in any letter case.
 RESERVED_SESSION_COLUMNS: frozenset[str] = frozenset(
-    {
-        "id",
-        "user_id",
-        "active_expires",
-        "idle_expires",
-        "created_at",
-        "persistent",
-        "active_period",
-        "idle_period",
-        "absolute_period",
-        "previous_id",
-        "previous_expires",
-    }
+    {"id", "user_id", "active_expires", "idle_expires", *SESSION_POLICY_COLUMNS}
 )
 #: Longest string value of one user attribute, in characters.
 MAX_ATTRIBUTE_LENGTH = 1_048_576

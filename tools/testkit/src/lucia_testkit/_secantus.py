@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from lucia.testing.services import free_port, require_service
+from lucia_testkit._process import stop_process, wait_for_port
 
 __all__ = ["secantus_server"]
 
@@ -35,22 +34,10 @@ def secantus_server(*extra_args: str, startup_seconds: float = 60) -> Iterator[s
     command = [launcher, "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:", *extra_args]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + startup_seconds
-        while True:
+        if not wait_for_port("127.0.0.1", port, startup_seconds, process=process):
             if process.poll() is not None:
                 require_service("mongodb", f"secantusd-py exited with status {process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    require_service("mongodb", f"secantusd-py did not listen within {startup_seconds:g} s")
-                time.sleep(0.1)
+            require_service("mongodb", f"secantusd-py did not listen within {startup_seconds:g} s")
         yield f"mongodb://127.0.0.1:{port}/?directConnection=true"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
-from lucia_oauth._options import TokenEndpointAuthMethod
-from lucia_oauth._provider import optional_str, require_str
-from lucia_oauth._session import OAuth2Tokens, ProviderUser
-from lucia_oauth.providers._base import HostedProvider, user_object
+from lucia_oauth._provider import optional_str
+from lucia_oauth.providers._base import Endpoints, HostedProvider
 
 __all__ = ["Discord"]
 
@@ -28,23 +26,11 @@ class Discord(HostedProvider):
     """
 
     provider_id = "discord"
-    default_base_url: ClassVar[str] = "https://discord.com"
-    authorization_path: ClassVar[str] = "/oauth2/authorize"
-    token_path: ClassVar[str] = "/api/oauth2/token"
-    userinfo_path: ClassVar[str] = "/api/users/@me"
-    default_scopes: ClassVar[tuple[str, ...]] = ("identify", "email")
-    supports_pkce: ClassVar[bool] = True
-    token_endpoint_auth_method: TokenEndpointAuthMethod = "client_secret_basic"
+    endpoints = Endpoints("https://discord.com", "/oauth2/authorize", "/api/oauth2/token", "/api/users/@me")
+    default_scopes = ("identify", "email")
+    supports_pkce = True
+    token_endpoint_auth_method = "client_secret_basic"
 
-    async def get_provider_user(self, tokens: OAuth2Tokens, *, claims: Mapping[str, Any] | None) -> ProviderUser:
-        """``GET /users/@me``."""
-        user = user_object(
-            await self.fetch_json(self.api_url(self.userinfo_path), access_token=tokens.access_token), "user"
-        )
-        email = optional_str(user, "email")
-        return ProviderUser(
-            provider_user_id=require_str(user, "id"),
-            data=user,
-            email=email,
-            email_verified=email is not None and user.get("verified") is True,
-        )
+    def email_of(self, user: Mapping[str, Any]) -> tuple[str | None, bool]:
+        """``email``, verified when Discord's ``verified`` is true."""
+        return optional_str(user, "email"), user.get("verified") is True

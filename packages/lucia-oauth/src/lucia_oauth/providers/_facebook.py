@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from lucia_oauth._options import TokenEndpointAuthMethod
-from lucia_oauth._provider import optional_str, require_str
-from lucia_oauth._session import OAuth2Tokens, ProviderUser
-from lucia_oauth.providers._base import HostedProvider, user_object
+from lucia_oauth.providers._base import Endpoints, HostedProvider
 
 __all__ = ["Facebook"]
 
@@ -33,24 +30,17 @@ class Facebook(HostedProvider):
     """
 
     provider_id = "facebook"
-    default_base_url: ClassVar[str] = "https://www.facebook.com"
-    default_api_base_url: ClassVar[str | None] = "https://graph.facebook.com"
-    authorization_path: ClassVar[str] = f"/{GRAPH_API_VERSION}/dialog/oauth"
-    token_path: ClassVar[str] = f"/{GRAPH_API_VERSION}/oauth/access_token"
-    token_on_api_host: ClassVar[bool] = True  # graph.facebook.com, the dialog is on www.facebook.com
-    userinfo_path: ClassVar[str] = f"/{GRAPH_API_VERSION}/me"
-    default_scopes: ClassVar[tuple[str, ...]] = ("public_profile", "email")
-    scope_separator: ClassVar[str] = ","
-    supports_pkce: ClassVar[bool] = False
-    supports_refresh: ClassVar[bool] = False
-    token_endpoint_auth_method: TokenEndpointAuthMethod = "client_secret_post"
-
-    async def get_provider_user(self, tokens: OAuth2Tokens, *, claims: Mapping[str, Any] | None) -> ProviderUser:
-        """``GET /me?fields=id,name,email``."""
-        user = user_object(
-            await self.fetch_json(
-                self.api_url(self.userinfo_path), access_token=tokens.access_token, params={"fields": "id,name,email"}
-            ),
-            "user",
-        )
-        return ProviderUser(provider_user_id=require_str(user, "id"), data=user, email=optional_str(user, "email"))
+    endpoints = Endpoints(
+        "https://www.facebook.com",
+        f"/{GRAPH_API_VERSION}/dialog/oauth",
+        f"/{GRAPH_API_VERSION}/oauth/access_token",
+        f"/{GRAPH_API_VERSION}/me",
+        api_base_url="https://graph.facebook.com",
+        token_on_api_host=True,  # graph.facebook.com, the dialog is on www.facebook.com
+    )
+    userinfo_params: ClassVar[Mapping[str, str]] = {"fields": "id,name,email"}
+    default_scopes = ("public_profile", "email")
+    scope_separator = ","
+    supports_pkce = False
+    supports_refresh = False
+    token_endpoint_auth_method = "client_secret_post"

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
-from lucia_oauth._options import TokenEndpointAuthMethod
-from lucia_oauth._provider import optional_str, require_str
+from lucia_oauth._provider import optional_str
 from lucia_oauth._session import OAuth2Tokens, ProviderUser
-from lucia_oauth.providers._base import HostedProvider, user_object
+from lucia_oauth.providers._base import Endpoints, HostedProvider
 
 __all__ = ["GitHub"]
 
+_API = "https://api.github.com"
 _HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 
 
@@ -31,21 +31,20 @@ class GitHub(HostedProvider):
     """
 
     provider_id = "github"
-    default_base_url: ClassVar[str] = "https://github.com"
-    default_api_base_url: ClassVar[str | None] = "https://api.github.com"
-    authorization_path: ClassVar[str] = "/login/oauth/authorize"
-    token_path: ClassVar[str] = "/login/oauth/access_token"
-    userinfo_path: ClassVar[str] = "/user"
-    default_scopes: ClassVar[tuple[str, ...]] = ("read:user", "user:email")
-    supports_pkce: ClassVar[bool] = True
-    token_endpoint_auth_method: TokenEndpointAuthMethod = "client_secret_post"
+    endpoints = Endpoints(
+        "https://github.com", "/login/oauth/authorize", "/login/oauth/access_token", "/user", api_base_url=_API
+    )
+    default_scopes = ("read:user", "user:email")
+    supports_pkce = True
+    token_endpoint_auth_method = "client_secret_post"
+
+    def userinfo_headers(self) -> Mapping[str, str]:
+        """The media type and API version GitHub asks for."""
+        return _HEADERS
 
     async def get_provider_user(self, tokens: OAuth2Tokens, *, claims: Mapping[str, Any] | None) -> ProviderUser:
         """``GET /user``, then the verified primary email from ``GET /user/emails``."""
-        user = user_object(
-            await self.fetch_json(self.api_url("/user"), access_token=tokens.access_token, headers=_HEADERS), "user"
-        )
-        provider_user_id = require_str(user, "id")
+        user = await super().get_provider_user(tokens, claims=claims)
         primary_email: str | None = None
         if _may_read_emails(tokens.scope or self.scope):
             emails = await self.fetch_json(
@@ -53,8 +52,8 @@ class GitHub(HostedProvider):
             )
             primary_email = _verified_primary(emails)
         return ProviderUser(
-            provider_user_id=provider_user_id,
-            data={**user, "primary_email": primary_email},
+            provider_user_id=user.provider_user_id,
+            data={**user.data, "primary_email": primary_email},
             email=primary_email,
             email_verified=primary_email is not None,
         )

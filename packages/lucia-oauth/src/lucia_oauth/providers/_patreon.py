@@ -5,14 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from lucia_oauth._options import TokenEndpointAuthMethod
-from lucia_oauth._provider import optional_str, require_str
-from lucia_oauth._session import OAuth2Tokens, ProviderUser
-from lucia_oauth.providers._base import HostedProvider, user_object
+from lucia_oauth._provider import optional_str
+from lucia_oauth.providers._base import Endpoints, HostedProvider, user_object
 
 __all__ = ["Patreon"]
-
-_USER_FIELDS = "email,full_name,image_url,is_email_verified,vanity"
 
 
 class Patreon(HostedProvider):
@@ -31,31 +27,22 @@ class Patreon(HostedProvider):
     """
 
     provider_id = "patreon"
-    default_base_url: ClassVar[str] = "https://www.patreon.com"
-    authorization_path: ClassVar[str] = "/oauth2/authorize"
-    token_path: ClassVar[str] = "/api/oauth2/token"
-    userinfo_path: ClassVar[str] = "/api/oauth2/v2/identity"
-    default_scopes: ClassVar[tuple[str, ...]] = ("identity", "identity[email]")
-    supports_pkce: ClassVar[bool] = False
-    token_endpoint_auth_method: TokenEndpointAuthMethod = "client_secret_post"
+    endpoints = Endpoints(
+        "https://www.patreon.com", "/oauth2/authorize", "/api/oauth2/token", "/api/oauth2/v2/identity"
+    )
+    userinfo_params: ClassVar[Mapping[str, str]] = {
+        "fields[user]": "email,full_name,image_url,is_email_verified,vanity"
+    }
+    default_scopes = ("identity", "identity[email]")
+    supports_pkce = False
+    token_endpoint_auth_method = "client_secret_post"
 
-    async def get_provider_user(self, tokens: OAuth2Tokens, *, claims: Mapping[str, Any] | None) -> ProviderUser:
-        """``GET /api/oauth2/v2/identity`` with the user fields above."""
-        answer = user_object(
-            await self.fetch_json(
-                self.api_url(self.userinfo_path),
-                access_token=tokens.access_token,
-                params={"fields[user]": _USER_FIELDS},
-            ),
-            "identity",
-        )
-        resource = user_object(answer.get("data"), "identity 'data'")
-        attributes = resource.get("attributes")
+    def user_resource(self, answer: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The JSON:API ``data`` resource."""
+        return user_object(answer.get("data"), "identity 'data'")
+
+    def email_of(self, user: Mapping[str, Any]) -> tuple[str | None, bool]:
+        """``attributes.email``, verified when ``attributes.is_email_verified`` is true."""
+        attributes = user.get("attributes")
         attributes = attributes if isinstance(attributes, Mapping) else {}
-        email = optional_str(attributes, "email")
-        return ProviderUser(
-            provider_user_id=require_str(resource, "id"),
-            data=resource,
-            email=email,
-            email_verified=email is not None and attributes.get("is_email_verified") is True,
-        )
+        return optional_str(attributes, "email"), attributes.get("is_email_verified") is True

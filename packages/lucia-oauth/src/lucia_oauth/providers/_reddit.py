@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
-from lucia_oauth._options import TokenEndpointAuthMethod
-from lucia_oauth._provider import require_str
-from lucia_oauth._session import OAuth2Tokens, ProviderUser
-from lucia_oauth.providers._base import HostedProvider, user_object
+from lucia_oauth.providers._base import Endpoints, HostedProvider
 
 __all__ = ["Reddit"]
 
@@ -30,22 +27,21 @@ class Reddit(HostedProvider):
     """
 
     provider_id = "reddit"
-    default_base_url: ClassVar[str] = "https://www.reddit.com"
-    default_api_base_url: ClassVar[str | None] = "https://oauth.reddit.com"
-    authorization_path: ClassVar[str] = "/api/v1/authorize"
-    token_path: ClassVar[str] = "/api/v1/access_token"
-    userinfo_path: ClassVar[str] = "/api/v1/me"
-    default_scopes: ClassVar[tuple[str, ...]] = ("identity",)
-    supports_pkce: ClassVar[bool] = False
-    token_endpoint_auth_method: TokenEndpointAuthMethod = "client_secret_basic"
+    endpoints = Endpoints(
+        "https://www.reddit.com",
+        "/api/v1/authorize",
+        "/api/v1/access_token",
+        "/api/v1/me",
+        api_base_url="https://oauth.reddit.com",
+    )
+    default_scopes = ("identity",)
+    supports_pkce = False
+    token_endpoint_auth_method = "client_secret_basic"
 
     def extra_authorization_params(self) -> Mapping[str, str]:
         """``duration=permanent`` (a refresh token), then the application's own parameters."""
         return {"duration": "permanent", **super().extra_authorization_params()}
 
-    async def get_provider_user(self, tokens: OAuth2Tokens, *, claims: Mapping[str, Any] | None) -> ProviderUser:
-        """``GET /api/v1/me``."""
-        user = user_object(
-            await self.fetch_json(self.api_url(self.userinfo_path), access_token=tokens.access_token), "user"
-        )
-        return ProviderUser(provider_user_id=require_str(user, "id"), data=user)
+    def email_of(self, user: Mapping[str, Any]) -> tuple[str | None, bool]:
+        """None: Reddit gives no email."""
+        return None, False

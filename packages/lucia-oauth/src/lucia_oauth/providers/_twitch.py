@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from lucia_oauth._errors import LuciaOAuthResponseError
-from lucia_oauth._options import TokenEndpointAuthMethod
-from lucia_oauth._provider import optional_str, require_str
-from lucia_oauth._session import OAuth2Tokens, ProviderUser
-from lucia_oauth.providers._base import HostedProvider, user_object
+from lucia_oauth._provider import optional_str
+from lucia_oauth.providers._base import Endpoints, HostedProvider
 
 __all__ = ["Twitch"]
 
@@ -30,30 +28,29 @@ class Twitch(HostedProvider):
     """
 
     provider_id = "twitch"
-    default_base_url: ClassVar[str] = "https://id.twitch.tv"
-    default_api_base_url: ClassVar[str | None] = "https://api.twitch.tv"
-    authorization_path: ClassVar[str] = "/oauth2/authorize"
-    token_path: ClassVar[str] = "/oauth2/token"
-    userinfo_path: ClassVar[str] = "/helix/users"
-    default_scopes: ClassVar[tuple[str, ...]] = ("user:read:email",)
-    supports_pkce: ClassVar[bool] = False
-    token_endpoint_auth_method: TokenEndpointAuthMethod = "client_secret_post"
+    endpoints = Endpoints(
+        "https://id.twitch.tv",
+        "/oauth2/authorize",
+        "/oauth2/token",
+        "/helix/users",
+        api_base_url="https://api.twitch.tv",
+    )
+    default_scopes = ("user:read:email",)
+    supports_pkce = False
+    token_endpoint_auth_method = "client_secret_post"
 
-    async def get_provider_user(self, tokens: OAuth2Tokens, *, claims: Mapping[str, Any] | None) -> ProviderUser:
-        """``GET /helix/users`` (the signed-in user when called without parameters)."""
-        answer = user_object(
-            await self.fetch_json(
-                self.api_url(self.userinfo_path),
-                access_token=tokens.access_token,
-                headers={"Client-Id": self.client_id},
-            ),
-            "users",
-        )
+    def userinfo_headers(self) -> Mapping[str, str]:
+        """The ``Client-Id`` header Twitch requires (``GET /helix/users`` without parameters: the signed-in user)."""
+        return {"Client-Id": self.client_id}
+
+    def user_resource(self, answer: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The one element of ``data``."""
         users = answer.get("data")
         if not isinstance(users, list) or len(users) != 1 or not isinstance(users[0], Mapping):
             raise LuciaOAuthResponseError(None, "the users answer does not hold exactly one user")
         user: Mapping[str, Any] = users[0]
-        email = optional_str(user, "email")
-        return ProviderUser(
-            provider_user_id=require_str(user, "id"), data=user, email=email, email_verified=email is not None
-        )
+        return user
+
+    def email_of(self, user: Mapping[str, Any]) -> tuple[str | None, bool]:
+        """``email``: Twitch documents it as verified."""
+        return optional_str(user, "email"), True

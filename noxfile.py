@@ -275,7 +275,7 @@ def interop(session: nox.Session) -> None:
         if os.environ.get("LUCIA_REQUIRE_SERVICES") == "1":
             session.error(message)
         session.skip(message)
-    _sync(session, ["lucia-postgresql"], groups=())
+    _sync(session, ["lucia-postgresql", "lucia-testkit"], groups=())
     session.install("pytest>=8", "psycopg[binary]>=3.1.12")
     # node_modules/ is gitignored: the versions come from the committed package-lock.json.
     session.run(npm, "ci", "--prefix", str(interop_dir), "--no-audit", "--no-fund", external=True)

@@ -182,6 +182,21 @@ class Emulator:
         """The example app's callback for provider ``name``, registered with every emulation."""
         return f"{EXAMPLE_APP_ORIGIN}/login/{name}/callback"
 
+    def client_options(self, redirect_uri: str = REDIRECT_URI) -> dict[str, str]:
+        """The registered client's options (``client_id``, ``client_secret``, ``redirect_uri``)."""
+        return {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uri": redirect_uri}
+
+    def apple_options(self, redirect_uri: str = REDIRECT_URI) -> dict[str, str]:
+        """Apple's options for the registered client: the team's key instead of a client secret."""
+        return {
+            "client_id": CLIENT_ID,
+            "team_id": APPLE_TEAM_ID,
+            "key_id": APPLE_KEY_ID,
+            "private_key": APPLE_PRIVATE_KEY_PEM,
+            "redirect_uri": redirect_uri,
+            "issuer": self.issuer("apple"),
+        }
+
     def registered(self, redirect_uri: str | None) -> bool:
         """Whether ``redirect_uri`` is registered: exactly the shared one, or one of the example app's callbacks."""
         return redirect_uri == REDIRECT_URI or redirect_uri in {self.example_redirect_uri(n) for n in self.emulations}

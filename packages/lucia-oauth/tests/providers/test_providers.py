@@ -20,27 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-import lucia_oauth.providers
 from lucia import Lucia, LuciaError
 from lucia_oauth import LuciaOAuthError, LuciaOAuthRequestError, OAuth2Provider, ProviderSession
-from lucia_oauth.providers import (
-    Apple,
-    Auth0,
-    Discord,
-    Facebook,
-    GitHub,
-    GitLab,
-    Google,
-    Keycloak,
-    LinkedIn,
-    MicrosoftEntraID,
-    Okta,
-    Patreon,
-    Reddit,
-    Slack,
-    Spotify,
-    Twitch,
-)
+from lucia_oauth import providers as named
 
 pytestmark = pytest.mark.anyio
 
@@ -49,12 +31,7 @@ Refresh = Literal["rotates", "keeps", "not_issued", "unsupported"]
 
 def _client(emulator: Any, **extra: Any) -> dict[str, Any]:
     """The registered client's options, plus the provider's own."""
-    return {
-        "client_id": emulator.client_id,
-        "client_secret": emulator.client_secret,
-        "redirect_uri": emulator.redirect_uri,
-        **extra,
-    }
+    return {**emulator.client_options(), **extra}
 
 
 def _hosted(cls: type[OAuth2Provider], name: str, **extra: Any) -> Callable[[Lucia, Any], OAuth2Provider]:
@@ -62,17 +39,9 @@ def _hosted(cls: type[OAuth2Provider], name: str, **extra: Any) -> Callable[[Luc
     return lambda auth, e: cls(auth, **_client(e, base_url=e.url(name), api_base_url=e.url(name), **extra))
 
 
-def _apple(auth: Lucia, emulator: Any, **extra: Any) -> Apple:
-    return Apple(
-        auth,
-        client_id=emulator.client_id,
-        team_id=emulator.apple_team_id,
-        key_id=emulator.apple_key_id,
-        private_key=emulator.apple_private_key_pem,
-        redirect_uri=emulator.redirect_uri,
-        issuer=emulator.issuer("apple"),
-        **extra,
-    )
+def _apple(auth: Lucia, emulator: Any, **extra: Any) -> named.Apple:
+    """Apple with the team's key (or another, in ``extra``) against its emulation."""
+    return named.Apple(auth, **{**emulator.apple_options(), **extra})
 
 
 @dataclass(frozen=True)
@@ -137,7 +106,7 @@ CASES = [
     ),
     Case(
         "auth0",
-        lambda auth, e: Auth0(
+        lambda auth, e: named.Auth0(
             auth, domain=e.url("auth0"), **_client(e, scope=["openid", "profile", "email", "offline_access"])
         ),
         pkce=True,
@@ -150,7 +119,7 @@ CASES = [
     ),
     Case(
         "discord",
-        lambda auth, e: Discord(auth, **_client(e, base_url=e.url("discord"))),
+        lambda auth, e: named.Discord(auth, **_client(e, base_url=e.url("discord"))),
         pkce=True,
         scope="identify email",
         provider_user_id="80351110224678912",
@@ -161,7 +130,7 @@ CASES = [
     ),
     Case(
         "entra",
-        lambda auth, e: MicrosoftEntraID(auth, tenant=e.entra_tenant, base_url=e.url("entra"), **_client(e)),
+        lambda auth, e: named.MicrosoftEntraID(auth, tenant=e.entra_tenant, base_url=e.url("entra"), **_client(e)),
         provider_id="microsoft-entra-id",
         pkce=True,
         scope="openid profile email",
@@ -174,7 +143,7 @@ CASES = [
     ),
     Case(
         "entra-common",
-        lambda auth, e: MicrosoftEntraID(auth, tenant="common", base_url=e.url("entra-common"), **_client(e)),
+        lambda auth, e: named.MicrosoftEntraID(auth, tenant="common", base_url=e.url("entra-common"), **_client(e)),
         provider_id="microsoft-entra-id",
         pkce=True,
         scope="openid profile email",
@@ -187,7 +156,7 @@ CASES = [
     ),
     Case(
         "facebook",
-        _hosted(Facebook, "facebook"),
+        _hosted(named.Facebook, "facebook"),
         pkce=False,
         scope="public_profile,email",
         provider_user_id="10153862387463487",
@@ -198,7 +167,7 @@ CASES = [
     ),
     Case(
         "github",
-        _hosted(GitHub, "github"),
+        _hosted(named.GitHub, "github"),
         pkce=True,
         scope="read:user user:email",
         provider_user_id="583231",
@@ -210,7 +179,7 @@ CASES = [
     ),
     Case(
         "gitlab",
-        lambda auth, e: GitLab(auth, **_client(e, base_url=e.url("gitlab"))),
+        lambda auth, e: named.GitLab(auth, **_client(e, base_url=e.url("gitlab"))),
         pkce=True,
         scope="read_user",
         provider_user_id="1",
@@ -221,7 +190,7 @@ CASES = [
     ),
     Case(
         "google",
-        lambda auth, e: Google(auth, **_client(e, issuer=e.issuer("google"))),
+        lambda auth, e: named.Google(auth, **_client(e, issuer=e.issuer("google"))),
         pkce=True,
         scope="openid profile email",
         provider_user_id="110169484474386276334",
@@ -232,7 +201,7 @@ CASES = [
     ),
     Case(
         "keycloak",
-        lambda auth, e: Keycloak(auth, base_url=e.url("keycloak"), realm="emulated", **_client(e)),
+        lambda auth, e: named.Keycloak(auth, base_url=e.url("keycloak"), realm="emulated", **_client(e)),
         pkce=True,
         scope="openid profile email",
         provider_user_id="f:0f8b8f8e-2f4a-4c3e-9d5f-0c1a2b3c4d5e:alice",
@@ -243,7 +212,7 @@ CASES = [
     ),
     Case(
         "linkedin",
-        lambda auth, e: LinkedIn(auth, **_client(e, issuer=e.issuer("linkedin"))),
+        lambda auth, e: named.LinkedIn(auth, **_client(e, issuer=e.issuer("linkedin"))),
         pkce=False,
         scope="openid profile email",
         provider_user_id="782bbtaQ",
@@ -254,7 +223,7 @@ CASES = [
     ),
     Case(
         "okta",
-        lambda auth, e: Okta(auth, domain=e.url("okta"), **_client(e)),
+        lambda auth, e: named.Okta(auth, domain=e.url("okta"), **_client(e)),
         pkce=True,
         scope="openid profile email",
         provider_user_id="00uid4BxXw6I6TV4m0g3",
@@ -265,7 +234,7 @@ CASES = [
     ),
     Case(
         "patreon",
-        lambda auth, e: Patreon(auth, **_client(e, base_url=e.url("patreon"))),
+        lambda auth, e: named.Patreon(auth, **_client(e, base_url=e.url("patreon"))),
         pkce=False,
         scope="identity identity[email]",
         provider_user_id="12345678",
@@ -276,7 +245,7 @@ CASES = [
     ),
     Case(
         "reddit",
-        _hosted(Reddit, "reddit"),
+        _hosted(named.Reddit, "reddit"),
         pkce=False,
         scope="identity",
         params={"duration": "permanent"},  # Reddit's only way to issue a refresh token
@@ -288,7 +257,7 @@ CASES = [
     ),
     Case(
         "slack",
-        lambda auth, e: Slack(auth, **_client(e, issuer=e.issuer("slack"))),
+        lambda auth, e: named.Slack(auth, **_client(e, issuer=e.issuer("slack"))),
         pkce=False,
         scope="openid profile email",
         provider_user_id="U0R7JM",
@@ -300,7 +269,7 @@ CASES = [
     ),
     Case(
         "spotify",
-        _hosted(Spotify, "spotify"),
+        _hosted(named.Spotify, "spotify"),
         pkce=True,
         scope="user-read-email",
         provider_user_id="wizzler",
@@ -311,7 +280,7 @@ CASES = [
     ),
     Case(
         "twitch",
-        _hosted(Twitch, "twitch"),
+        _hosted(named.Twitch, "twitch"),
         pkce=False,
         scope="user:read:email",
         provider_user_id="141981764",
@@ -454,7 +423,7 @@ async def test_emulated_sign_in_flow(auth: Lucia, emulator: Any, case: Case) -> 
 
 async def test_emulated_github_without_email_scope_reads_no_emails(auth: Lucia, emulator: Any) -> None:
     """Emulated GitHub with only read:user: /user/emails is not called and no email is claimed."""
-    github = _hosted(GitHub, "github", scope=["read:user"])(auth, emulator)
+    github = _hosted(named.GitHub, "github", scope=["read:user"])(auth, emulator)
     before = len(emulator.requests_to("github"))
     session = await _sign_in(github, emulator, replace(CASE_OF["github"], scope="read:user"))
     assert session.provider_user["primary_email"] is None
@@ -534,7 +503,7 @@ async def test_emulated_apple_refuses_a_client_secret_from_another_key(auth: Luc
     other = ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    apple = Apple(
+    apple = named.Apple(
         auth,
         client_id=emulator.client_id,
         team_id=emulator.apple_team_id,
@@ -633,12 +602,12 @@ def test_providers_exports_the_sixteen_named_providers_and_their_options() -> No
         "Twitch",
     ]
     options = ["AppleOptions", "Auth0Options", "EntraOptions", "HostedOptions", "IssuerOptions", "KeycloakOptions"]
-    assert lucia_oauth.providers.__all__ == sorted([*providers, *options, "OktaOptions"])
+    assert named.__all__ == sorted([*providers, *options, "OktaOptions"])
     for name in providers:
-        assert issubclass(getattr(lucia_oauth.providers, name), OAuth2Provider)
+        assert issubclass(getattr(named, name), OAuth2Provider)
 
 
 async def test_the_table_covers_every_named_provider(auth: Lucia, emulator: Any) -> None:
     """Every one of the sixteen named providers has at least one row in CASES."""
     made = {type(case.make(auth, emulator)).__name__ for case in CASES}
-    assert made == {name for name in lucia_oauth.providers.__all__ if not name.endswith("Options")}
+    assert made == {name for name in named.__all__ if not name.endswith("Options")}

@@ -232,7 +232,11 @@ def browser(session: nox.Session) -> None:
     Playwright never downloads a browser here: install Chromium with ``apt-get install chromium``
     (``LUCIA_CHROMIUM`` points elsewhere). Screenshots go to build/browser-screenshots/.
     """
-    _sync(session, ["lucia-sqlite", "lucia-postgresql", "lucia-tokens", "lucia-oauth", "lucia-webauthn"], groups=())
+    _sync(
+        session,
+        ["lucia-sqlite", "lucia-postgresql", "lucia-tokens", "lucia-oauth", "lucia-webauthn", "lucia-testkit"],
+        groups=(),
+    )
     session.install(*DEMO_REQUIREMENTS, "pytest>=8", "playwright>=1.45", "pyotp>=2.9", "psycopg[binary]>=3.1.12")
     session.run("pytest", *(session.posargs or ["tests/browser"]), env={"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"})
 

@@ -7,19 +7,15 @@ same app in Chromium.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from _demo import RunningDemo, mongodb_database, mysql_database, postgres_database, run_demo
 
 from lucia.testing.services import service_url
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "browser"))
-
-from _demo import RunningDemo, mongodb_database, mysql_database, postgres_database, run_demo
 
 PASSWORD = "correct horse battery"
 

@@ -28,11 +28,6 @@ from lucia_testkit import LUCIA_JS_DDL, fresh_mysql_database, fresh_postgres_dat
 TABLES = ("auth_user", "auth_session", "auth_key")
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class _MigrationMode:
     """``Lucia`` as a project migrating from Node configures it.
 

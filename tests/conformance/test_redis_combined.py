@@ -32,18 +32,9 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> str:
-    return redis_server_url()
-
-
-@pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
+async def redis_client() -> AsyncIterator[Redis]:
+    """A client of the test Redis server (checked to answer first)."""
+    client = Redis.from_url(redis_server_url())
     yield client
     close = getattr(client, "aclose", None) or client.close
     await close()
@@ -92,11 +83,6 @@ class TestRedisSessionsWithSQLiteUsers(SessionAdapterTests, LuciaSessionTests):
     @pytest.fixture
     def raw_dump(self, redis_client: Redis, sessions: RedisSessionAdapter) -> Callable[[], Awaitable[str]]:
         return lambda: _dump(redis_client, sessions.key_prefix)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

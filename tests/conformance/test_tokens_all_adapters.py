@@ -13,7 +13,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
@@ -28,11 +28,6 @@ from lucia_tokens.testing import TokenTests
 TABLES = ("auth_user", "auth_session", "auth_key")
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 # -- SQLite ----------------------------------------------------------------------------
 
 
@@ -44,17 +39,25 @@ async def _sqlite_dump(path: Path) -> str:
         return repr([tuple(row) for row in rows])
 
 
-class TestTokensOnSQLite(TokenTests):
+class _SQLiteFileTokenTests(TokenTests):
+    """The suite on a SQLite file of the test's own (``database_path``), dumped over aiosqlite."""
+
     @pytest.fixture
-    async def adapter(self, tmp_path: Path) -> AsyncIterator[SQLiteAdapter]:
-        adapter = SQLiteAdapter(tmp_path / "auth.db")
+    def database_path(self, tmp_path: Path) -> Path:
+        return tmp_path / "auth.db"
+
+    @pytest.fixture
+    def raw_dump(self, database_path: Path) -> Callable[[], Awaitable[str]]:
+        return lambda: _sqlite_dump(database_path)
+
+
+class TestTokensOnSQLite(_SQLiteFileTokenTests):
+    @pytest.fixture
+    async def adapter(self, database_path: Path) -> AsyncIterator[SQLiteAdapter]:
+        adapter = SQLiteAdapter(database_path)
         await adapter.create_schema(user_columns=CONFORMANCE_USER_COLUMNS)
         yield adapter
         await adapter.close()
-
-    @pytest.fixture
-    def raw_dump(self, tmp_path: Path) -> Callable[[], Awaitable[str]]:
-        return lambda: _sqlite_dump(tmp_path / "auth.db")
 
 
 # -- PostgreSQL and MariaDB / MySQL, through their own adapters and SQLAlchemy --------------
@@ -140,24 +143,28 @@ class _OnMySQL:
         return mysql_url
 
 
-class TestTokensOnPostgreSQL(_OnPostgreSQL, _ServerTokenTests):
+class _NativeServerTokenTests(_ServerTokenTests):
+    """The suite through the server's own adapter: ``adapter_class`` of ``package``, a pool of 20."""
+
+    package: ClassVar[str]
+    adapter_class: ClassVar[str]
+    pool_options: ClassVar[dict[str, int]]
+
     @pytest.fixture
     async def adapter(self, server_url: str) -> AsyncIterator[Any]:
-        lucia_postgresql = pytest.importorskip("lucia_postgresql")
-        async with lucia_postgresql.PostgresAdapter(server_url, pool_options={"max_size": 20}) as adapter:
+        adapter_class = getattr(pytest.importorskip(self.package), self.adapter_class)
+        async with adapter_class(server_url, pool_options=self.pool_options) as adapter:
             await adapter.create_schema(user_columns=CONFORMANCE_USER_COLUMNS)
             await _empty(server_url)
             yield adapter
 
 
-class TestTokensOnMySQL(_OnMySQL, _ServerTokenTests):
-    @pytest.fixture
-    async def adapter(self, server_url: str) -> AsyncIterator[Any]:
-        lucia_mysql = pytest.importorskip("lucia_mysql")
-        async with lucia_mysql.MySQLAdapter(server_url, pool_options={"maxsize": 20}) as adapter:
-            await adapter.create_schema(user_columns=CONFORMANCE_USER_COLUMNS)
-            await _empty(server_url)
-            yield adapter
+class TestTokensOnPostgreSQL(_OnPostgreSQL, _NativeServerTokenTests):
+    package, adapter_class, pool_options = "lucia_postgresql", "PostgresAdapter", {"max_size": 20}
+
+
+class TestTokensOnMySQL(_OnMySQL, _NativeServerTokenTests):
+    package, adapter_class, pool_options = "lucia_mysql", "MySQLAdapter", {"maxsize": 20}
 
 
 async def _sqlalchemy_adapter(url: str) -> Any:
@@ -173,16 +180,12 @@ async def _sqlalchemy_adapter(url: str) -> Any:
     return adapter
 
 
-class TestTokensOnSQLAlchemySQLite(TokenTests):
+class TestTokensOnSQLAlchemySQLite(_SQLiteFileTokenTests):
     @pytest.fixture
-    async def adapter(self, tmp_path: Path) -> AsyncIterator[Any]:
-        adapter = await _sqlalchemy_adapter(f"sqlite+aiosqlite:///{tmp_path / 'auth.db'}")
+    async def adapter(self, database_path: Path) -> AsyncIterator[Any]:
+        adapter = await _sqlalchemy_adapter(f"sqlite+aiosqlite:///{database_path}")
         yield adapter
         await adapter.engine.dispose()
-
-    @pytest.fixture
-    def raw_dump(self, tmp_path: Path) -> Callable[[], Awaitable[str]]:
-        return lambda: _sqlite_dump(tmp_path / "auth.db")
 
 
 #: The SQLAlchemy form of a server URL: its scheme and query, by the URL's scheme.

@@ -8,7 +8,6 @@ are skipped with that reason.
 from __future__ import annotations
 
 import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,12 +15,7 @@ import pytest
 
 from lucia_testkit import fresh_postgres_database
 
-# The test modules import their helpers (``_deploy_*``) as top-level modules: importlib
-# import mode puts no test directory on sys.path by itself. The servers import
-# deployed_apps from here too.
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

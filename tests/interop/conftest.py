@@ -7,29 +7,14 @@ skips them with a one-line reason, or fails them under ``LUCIA_REQUIRE_SERVICES=
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
+from _lucia_js import LuciaJSApp, ensure_node_modules, lucia_js_database, node_tools
 
-# The test modules import the shared helpers as ``_lucia_js`` (importlib import mode puts
-# no test directory on sys.path by itself).
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-from _lucia_js import LuciaJSApp, ensure_node_modules, lucia_js_database, node_tools  # noqa: E402
-
-from lucia import Lucia  # noqa: E402
-from lucia.passwords import ScryptHasher  # noqa: E402
-from lucia.testing.services import unique_name  # noqa: E402
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """Async tests run on asyncio."""
-    return "asyncio"
+from lucia import Lucia
+from lucia.passwords import ScryptHasher
+from lucia.testing.services import unique_name
 
 
 @pytest.fixture(scope="session")

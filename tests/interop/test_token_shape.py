@@ -16,6 +16,7 @@ from _lucia_js import LuciaJSApp
 
 from lucia import Lucia, LuciaError
 from lucia.passwords import ScryptHasher
+from lucia.testing._harness import token_readers
 
 pytestmark = [pytest.mark.anyio, pytest.mark.service("node"), pytest.mark.service("postgresql")]
 
@@ -79,13 +80,7 @@ async def test_s5_half_typed_lucia_js_tokens_are_refused_without_a_query(
     token = lucia_js.call("createSession", userId=user["userId"])["sessionId"]
 
     for bad in half_typed(token):
-        for method in (
-            counted_auth.validate_session,
-            counted_auth.validate_session_user,
-            counted_auth.get_session,
-            counted_auth.get_session_user,
-            counted_auth.renew_session,
-        ):
+        for method in token_readers(counted_auth):
             with pytest.raises(LuciaError) as refused:
                 await method(bad)
             assert refused.value.code == "AUTH_INVALID_SESSION_ID", (bad, method.__name__)

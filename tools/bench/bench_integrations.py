@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,19 +25,15 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 from _report import row
 
+from lucia.testing.services import free_port
+from lucia_testkit import stop_process, wait_for_port
+
 USERS = 200
 REQUESTS = 1_600
 CONCURRENCY = 16
 ROUNDS = 3
 SYNC_CALLS = 600
 SYNC_ROUNDS = 5
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # -- the two apps (run in a child process: ``bench_integrations.py serve <kind> <port> <db>``)
@@ -120,14 +115,9 @@ async def prepare(database: str) -> list[str]:
 def start(kind: str, database: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen([sys.executable, __file__, "serve", kind, str(port), database])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
+    if wait_for_port("127.0.0.1", port, 30, process=process):
+        return process, f"http://127.0.0.1:{port}"
+    stop_process(process)
     raise RuntimeError(f"the {kind} server did not start")
 
 
@@ -158,8 +148,7 @@ def bench_http(database: str, tokens: list[str]) -> None:
                 best[kind] = max(best[kind], asyncio.run(load(servers[kind][1], tokens)))
     finally:
         for process, _ in servers.values():
-            process.terminate()
-            process.wait(10)
+            stop_process(process)
     setup = f"{REQUESTS} requests, {CONCURRENCY} concurrent, best of {ROUNDS}"
     print(f"protected Starlette route on uvicorn + SQLite ({setup}):")
     print(row("LuciaMiddleware + require_user vs raw join", best["ours"], best["raw"], 0.9))

@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from lucia._crypto import hash_token
 from lucia.adapters.sql import SQLITE, SQLStatements
 from lucia.testing import fast_password_hasher
 from lucia.testing.services import free_port, unique_name
+from lucia_testkit import stop_process, wait_for_port
 
 USERS = 2_000
 REDIS_COUNT = 20_000
@@ -134,15 +134,9 @@ def start_secantus() -> tuple[subprocess.Popen[bytes] | None, str | None]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process, f"mongodb://127.0.0.1:{port}/?directConnection=true"
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    process.wait()
+    if wait_for_port("127.0.0.1", port, 60, process=process):
+        return process, f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    stop_process(process)
     return None, None
 
 
@@ -190,12 +184,7 @@ async def bench_mongodb() -> None:
         await client.drop_database(name)
         await client.close()
         if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 async def main() -> None:

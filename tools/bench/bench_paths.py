@@ -27,11 +27,12 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from lucia import Lucia, PrimaryKey, SyncLucia
-from lucia.adapters.sql import POSTGRESQL, SQLITE, SQLStatements
+from lucia.adapters.sql import POSTGRESQL, SQLITE, Dialect, SQLStatements
 from lucia.passwords import Argon2idHasher
 from lucia.testing import fast_password_hasher
 from lucia.testing.services import service_url, unique_name
@@ -123,6 +124,42 @@ async def _seed(auth: Lucia) -> list[str]:
     return tokens
 
 
+async def _seeded(adapter: Any, dialect: Dialect) -> tuple[Lucia, list[str], SQLStatements, list[str]]:
+    """A Lucia on ``adapter`` with USERS signed-in users: it, their tokens, the join it runs and the session ids."""
+    await adapter.create_schema(user_columns={"username": "string"})
+    auth = Lucia(adapter=adapter, password_hasher=fast_password_hasher(), throttle=None)
+    tokens = await _seed(auth)
+    sql = SQLStatements(dialect).for_session_columns(await adapter.session_columns() or ())
+    return auth, tokens, sql, [auth._session_id(token) for token in tokens]
+
+
+def _validations(auth: Lucia, tokens: list[str]) -> Callable[[int], Awaitable[object]]:
+    """The call the async paths time: validation ``i`` of the seeded sessions."""
+
+    async def ours(i: int) -> None:
+        await auth.validate_session_user(tokens[i % USERS])
+
+    return ours
+
+
+async def _sync_report(
+    auth: Lucia, tokens: list[str], raw_sync: Callable[[int], object], label: str, target: float
+) -> tuple[SyncLucia, Callable[[int], None]]:
+    """Print the line of ``SyncLucia`` validations against ``raw_sync``, 16 threads each.
+
+    Returns the (native) ``SyncLucia``, for the caller to close, and its validation call.
+    """
+    sync = SyncLucia(auth)
+    assert sync.native
+
+    def ours_sync(i: int) -> None:
+        sync.validate_session_user(tokens[i % USERS])
+
+    mine, theirs = await asyncio.to_thread(_interleaved_threads, ours_sync, raw_sync)
+    print(_line(label, mine, theirs, target))
+    return sync, ours_sync
+
+
 async def sqlite_report() -> None:
     import sqlite3
 
@@ -134,20 +171,13 @@ async def sqlite_report() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "bench.db")
         adapter = SQLiteAdapter(path)
-        await adapter.create_schema(user_columns={"username": "string"})
-        auth = Lucia(adapter=adapter, password_hasher=fast_password_hasher(), throttle=None)
-        tokens = await _seed(auth)
-        sql = SQLStatements(SQLITE).for_session_columns(await adapter.session_columns() or ())
-        ids = [auth._session_id(token) for token in tokens]
+        auth, tokens, sql, ids = await _seeded(adapter, SQLITE)
         raw = await aiosqlite.connect(path, isolation_level=None)
-
-        async def ours(i: int) -> None:
-            await auth.validate_session_user(tokens[i % USERS])
 
         async def raw_call(i: int) -> None:
             assert await raw.execute_fetchall(sql.get_session_and_user, (ids[i % USERS],))
 
-        mine, theirs = await _interleaved_async(ours, raw_call)
+        mine, theirs = await _interleaved_async(_validations(auth, tokens), raw_call)
         print(_line("async validate_session_user vs aiosqlite", mine, theirs, 0.85))
 
         local = threading.local()
@@ -158,14 +188,7 @@ async def sqlite_report() -> None:
                 conn = local.conn = sqlite3.connect(path, check_same_thread=False)
             assert conn.execute(sql.get_session_and_user, (ids[i % USERS],)).fetchone()
 
-        sync = SyncLucia(auth)
-        assert sync.native
-
-        def ours_sync(i: int) -> None:
-            sync.validate_session_user(tokens[i % USERS])
-
-        mine, theirs = await asyncio.to_thread(_interleaved_threads, ours_sync, raw_sync)
-        print(_line("sync (16 threads) vs sqlite3 (16 threads)", mine, theirs, 0.85))
+        sync, _ = await _sync_report(auth, tokens, raw_sync, "sync (16 threads) vs sqlite3 (16 threads)", 0.85)
         growth_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         for i in range(100_000):
             await auth.validate_session_user(tokens[i % USERS])
@@ -193,20 +216,14 @@ async def postgres_report() -> None:
     print("PostgreSQL (the local server, one database per run)")
     try:
         adapter = PostgresAdapter(url, pool_options={"min_size": WORKERS, "max_size": WORKERS})
-        await adapter.create_schema(user_columns={"username": "string"})
-        auth = Lucia(adapter=adapter, password_hasher=fast_password_hasher(), throttle=None)
-        tokens = await _seed(auth)
-        sql = SQLStatements(POSTGRESQL).for_session_columns(await adapter.session_columns() or ())
-        ids = [auth._session_id(token) for token in tokens]
+        auth, tokens, sql, ids = await _seeded(adapter, POSTGRESQL)
+        ours = _validations(auth, tokens)
         async with AsyncConnectionPool(url, min_size=WORKERS, max_size=WORKERS, kwargs={"autocommit": True}) as pool:
 
             async def raw_call(i: int) -> None:
                 async with pool.connection() as conn:
                     cursor = await conn.execute(sql.get_session_and_user, (ids[i % USERS],), prepare=True)
                     assert await cursor.fetchone()
-
-            async def ours(i: int) -> None:
-                await auth.validate_session_user(tokens[i % USERS])
 
             mine, theirs = await _interleaved_async(ours, raw_call)
             print(_line("async validate_session_user vs psycopg async", mine, theirs, 0.95))
@@ -216,21 +233,11 @@ async def postgres_report() -> None:
                 with sync_pool.connection() as conn:
                     assert conn.execute(sql.get_session_and_user, (ids[i % USERS],), prepare=True).fetchone()
 
-            sync = SyncLucia(auth)
-            assert sync.native
-
-            def ours_sync(i: int) -> None:
-                sync.validate_session_user(tokens[i % USERS])
-
-            mine, theirs = await asyncio.to_thread(_interleaved_threads, ours_sync, raw_sync)
-            print(_line("sync (16 threads) vs psycopg sync pool (16 threads)", mine, theirs, 0.9))
-
-            async def ours_async(i: int) -> None:
-                await auth.validate_session_user(tokens[i % USERS])
-
+            label = "sync (16 threads) vs psycopg sync pool (16 threads)"
+            sync, ours_sync = await _sync_report(auth, tokens, raw_sync, label, 0.9)
             sync_rounds, async_rounds = [], []
             for _ in range(ROUNDS):
-                async_rounds.append(await _tasks(ours_async, OPS_PER_ROUND))
+                async_rounds.append(await _tasks(ours, OPS_PER_ROUND))
                 sync_rounds.append(await asyncio.to_thread(_threads, ours_sync, OPS_PER_ROUND))
             print(_line("sync path (16 threads) vs async path (16 tasks)", sync_rounds, async_rounds, 0.8))
             sync.close()

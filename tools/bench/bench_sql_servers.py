@@ -36,12 +36,11 @@ from lucia import Lucia
 from lucia._crypto import generate_random_id, generate_token, hash_token
 from lucia.adapters.sql import MYSQL, POSTGRESQL, SQLStatements
 from lucia.testing import fast_password_hasher
-from lucia.testing.services import service_url, unique_name
+from lucia.testing.services import unique_name
+from lucia_testkit import MYSQL_URL, POSTGRES_URL, mysql_connect_args
 
 BASE_SESSION_COLUMNS = ("id", "user_id", "active_expires", "idle_expires")
 
-POSTGRES_URL = service_url("LUCIA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-MYSQL_URL = service_url("LUCIA_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 SEED_USERS = 100_000
 SAMPLE_TOKENS = 5_000
 VALIDATE_COUNT = 2_000
@@ -247,14 +246,7 @@ async def bench_mysql() -> list[str]:
     from lucia_mysql import MySQLAdapter
 
     parts = urlsplit(MYSQL_URL)
-    connect = {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 3306,
-        "user": parts.username or "root",
-        "password": parts.password or "",
-        "autocommit": True,
-        "charset": "utf8mb4",
-    }
+    connect = {**mysql_connect_args(MYSQL_URL), "autocommit": True, "charset": "utf8mb4"}
     try:
         admin = await aiomysql.connect(**connect, connect_timeout=5)
     except aiomysql.OperationalError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import secrets
@@ -523,26 +524,36 @@ async def test_d2_unreachable_database_never_authenticates(dead_database: AsyncD
         assert isinstance(info.value.__cause__, PyMongoError)
 
 
-async def test_a_stalled_server_fails_the_call_in_bounded_time(mongodb_url: str, database_name: str) -> None:
-    """With the server stalled mid-connection, a call raises a storage error within its timeout; then recovers."""
+@contextlib.asynccontextmanager
+async def behind_a_proxy(mongodb_url: str, database_name: str) -> AsyncIterator[tuple[FaultProxy, MongoDBAdapter]]:
+    """An adapter (``timeout_ms=500``) that reaches the server through a :class:`FaultProxy`, and the proxy.
+
+    Afterwards the proxy passes traffic again and the adapter (with its client) is closed.
+    """
     host, port = mongodb_url.split("//", 1)[1].split("/", 1)[0].split(":")
     with FaultProxy((host, int(port))) as proxy:
         adapter = MongoDBAdapter.from_url(
             f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true", database=database_name, timeout_ms=500
         )
         try:
-            await adapter.set_user(UserRow("stall", {}), None)
-            proxy.stall()
-            with anyio.fail_after(10), pytest.raises(StorageError) as info:
-                await adapter.get_user("stall")
-            assert info.value.code in {"AUTH_STORAGE_TIMEOUT", "AUTH_STORAGE_UNAVAILABLE"}
-            assert isinstance(info.value.__cause__, (PyMongoError, TimeoutError))
-            proxy.resume()
-            with anyio.fail_after(10):
-                assert await adapter.get_user("stall") == UserRow("stall", {})
+            yield proxy, adapter
         finally:
             proxy.resume()
             await adapter.close()
+
+
+async def test_a_stalled_server_fails_the_call_in_bounded_time(mongodb_url: str, database_name: str) -> None:
+    """With the server stalled mid-connection, a call raises a storage error within its timeout; then recovers."""
+    async with behind_a_proxy(mongodb_url, database_name) as (proxy, adapter):
+        await adapter.set_user(UserRow("stall", {}), None)
+        proxy.stall()
+        with anyio.fail_after(10), pytest.raises(StorageError) as info:
+            await adapter.get_user("stall")
+        assert info.value.code in {"AUTH_STORAGE_TIMEOUT", "AUTH_STORAGE_UNAVAILABLE"}
+        assert isinstance(info.value.__cause__, (PyMongoError, TimeoutError))
+        proxy.resume()
+        with anyio.fail_after(10):
+            assert await adapter.get_user("stall") == UserRow("stall", {})
 
 
 async def test_from_url_builds_a_client_with_timeouts(mongodb_url: str, database_name: str) -> None:
@@ -690,26 +701,18 @@ async def test_d2_the_twin_of_an_unreachable_database_raises_a_storage_error(
 
 async def test_a_stalled_server_fails_a_native_call_in_bounded_time(mongodb_url: str, database_name: str) -> None:
     """Server stalled mid-connection: the twin raises a storage error within ``timeout_ms``, then recovers."""
-    host, port = mongodb_url.split("//", 1)[1].split("/", 1)[0].split(":")
-    with FaultProxy((host, int(port))) as proxy:
-        adapter = MongoDBAdapter.from_url(
-            f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true", database=database_name, timeout_ms=500
-        )
-        try:
-            with SyncLucia(Lucia(adapter=adapter, throttle=None)) as sync:
-                assert sync.native
-                user = await _run(lambda: sync.create_user(primary_key=None, attributes={"username": "stall"}))
-                proxy.stall()
-                with anyio.fail_after(10), pytest.raises(StorageError) as info:
-                    await _run(lambda: sync.get_user(user.user_id))
-                assert info.value.code in {"AUTH_STORAGE_TIMEOUT", "AUTH_STORAGE_UNAVAILABLE"}
-                assert isinstance(info.value.__cause__, PyMongoError)
-                proxy.resume()
-                with anyio.fail_after(10):
-                    assert (await _run(lambda: sync.get_user(user.user_id))).user_id == user.user_id
-        finally:
+    async with behind_a_proxy(mongodb_url, database_name) as (proxy, adapter):
+        with SyncLucia(Lucia(adapter=adapter, throttle=None)) as sync:
+            assert sync.native
+            user = await _run(lambda: sync.create_user(primary_key=None, attributes={"username": "stall"}))
+            proxy.stall()
+            with anyio.fail_after(10), pytest.raises(StorageError) as info:
+                await _run(lambda: sync.get_user(user.user_id))
+            assert info.value.code in {"AUTH_STORAGE_TIMEOUT", "AUTH_STORAGE_UNAVAILABLE"}
+            assert isinstance(info.value.__cause__, PyMongoError)
             proxy.resume()
-            await adapter.close()
+            with anyio.fail_after(10):
+                assert (await _run(lambda: sync.get_user(user.user_id))).user_id == user.user_id
 
 
 _FORKED_WORKER = """

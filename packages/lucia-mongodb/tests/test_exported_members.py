@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from pymongo import AsyncMongoClient
 
 import lucia_mongodb
 from lucia.adapters import Adapter, PasskeyAdapter, SessionAndUserAdapter
 from lucia.throttle import ThrottleStore
-
-#: What the package exports, in ``__all__`` order: data, kept beside this test.
-PUBLIC_SURFACE: dict[str, list[str]] = json.loads(Path(__file__).with_name("public_names.json").read_text())
+from lucia_testkit import check_public_surface
 
 
-def test_all_is_pinned_and_sorted() -> None:
-    """``__all__`` lists exactly the documented names, sorted, and each one exists."""
-    assert lucia_mongodb.__all__ == PUBLIC_SURFACE["lucia_mongodb"]
-    assert lucia_mongodb.__all__ == sorted(lucia_mongodb.__all__)
-    for name in lucia_mongodb.__all__:
-        assert getattr(lucia_mongodb, name) is not None
+def test_public_names_are_pinned_and_documented() -> None:
+    """Each public module exports exactly its pinned names (``public_names.json``), each documented."""
+    check_public_surface(__file__)
 
 
 @pytest.mark.anyio

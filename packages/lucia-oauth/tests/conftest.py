@@ -43,17 +43,13 @@ from lucia import Lucia
 from lucia.testing import FakeClock, fast_password_hasher
 from lucia.testing.services import free_port, require_service
 from lucia_sqlite import SQLiteAdapter
+from lucia_testkit import npm_ci, stop_process
 
 OIDC_SERVER_DIR = Path(__file__).parent / "oidc_provider"
 EXAMPLE_APP = Path(__file__).resolve().parents[3] / "docs" / "examples" / "oauth_starlette.py"
 CLIENT_ID = "lucia-test-client"
 CLIENT_SECRET = "lucia-test-secret-7f3a9c"
 REDIRECT_URI = "http://127.0.0.1:8765/login/oidc/callback"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
@@ -322,6 +318,15 @@ class OIDCServer:
     client_secret: str = CLIENT_SECRET
     redirect_uri: str = REDIRECT_URI
 
+    def client_options(self) -> dict[str, str]:
+        """The options of an :class:`~lucia_oauth.OIDCProvider` for the registered client at this server."""
+        return {
+            "issuer": self.issuer,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "redirect_uri": self.redirect_uri,
+        }
+
 
 def _install_oidc_provider() -> None:
     node, npm = shutil.which("node"), shutil.which("npm")
@@ -329,14 +334,7 @@ def _install_oidc_provider() -> None:
         require_service("node", "node and npm are needed to run oidc-provider")
     if (OIDC_SERVER_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
         return
-    result = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=OIDC_SERVER_DIR,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = npm_ci(OIDC_SERVER_DIR, npm)
     if result.returncode != 0:
         require_service("node", f"npm ci failed: {result.stderr.strip()[-500:]}")
 
@@ -396,11 +394,6 @@ def oidc_server() -> Iterator[OIDCServer]:
             require_service("node", f"oidc-provider did not start (exit code {process.poll()})")
         yield OIDCServer(issuer=line.split()[1])
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         if process.stdout is not None:
             process.stdout.close()

@@ -20,13 +20,7 @@ SignIn = Callable[[str, str, str], Awaitable[dict[str, str]]]
 
 @pytest.fixture
 async def browser(auth: Lucia, oidc_server: Any, example_app: ModuleType) -> Any:
-    provider = OIDCProvider(
-        auth,
-        issuer=oidc_server.issuer,
-        client_id=oidc_server.client_id,
-        client_secret=oidc_server.client_secret,
-        redirect_uri=oidc_server.redirect_uri,
-    )
+    provider = OIDCProvider(auth, **oidc_server.client_options())
     app = example_app.create_app(auth, {"oidc": provider})
     parts = urlsplit(oidc_server.redirect_uri)
     origin = f"{parts.scheme}://{parts.netloc}"

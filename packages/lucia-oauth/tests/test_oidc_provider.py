@@ -20,6 +20,7 @@ from lucia_oauth import (
     LuciaOAuthIdTokenError,
     LuciaOAuthRequestError,
     OIDCProvider,
+    ProviderSession,
     check_callback,
     create_oauth_cookies,
     read_oauth_cookies,
@@ -28,6 +29,7 @@ from lucia_oauth import (
 pytestmark = [pytest.mark.anyio, pytest.mark.service("node")]
 
 SignIn = Callable[[str, str, str], Awaitable[dict[str, str]]]
+SignedIn = Callable[[str], Awaitable[tuple[AuthorizationURL, dict[str, str]]]]
 
 
 def cookie_header(authorization: AuthorizationURL, auth: Lucia, next: str | None = None) -> str:
@@ -37,14 +39,32 @@ def cookie_header(authorization: AuthorizationURL, auth: Lucia, next: str | None
 
 @pytest.fixture
 def provider(auth: Lucia, oidc_server: Any) -> OIDCProvider:
-    return OIDCProvider(
-        auth,
-        issuer=oidc_server.issuer,
-        client_id=oidc_server.client_id,
-        client_secret=oidc_server.client_secret,
-        redirect_uri=oidc_server.redirect_uri,
-        scope=["openid", "email", "profile"],
-    )
+    return OIDCProvider(auth, **oidc_server.client_options(), scope=["openid", "email", "profile"])
+
+
+@pytest.fixture
+def signed_in(sign_in_at_server: SignIn, provider: OIDCProvider, oidc_server: Any) -> SignedIn:
+    """``authorization, params = await signed_in(login)``: a new flow, signed in at the server as ``login``."""
+
+    async def sign_in(login: str) -> tuple[AuthorizationURL, dict[str, str]]:
+        authorization = await provider.get_authorization_url()
+        return authorization, await sign_in_at_server(authorization.url, login, oidc_server.redirect_uri)
+
+    return sign_in
+
+
+async def _assert_not_linked(auth: Lucia, login: str) -> None:
+    """A refused sign-in created nothing: no key for ``login`` at the server."""
+    with pytest.raises(LuciaError):
+        await auth.get_key("oidc", login)
+
+
+async def _session_with_refresh_token(signed_in: SignedIn, provider: OIDCProvider, login: str) -> ProviderSession:
+    """A validated sign-in as ``login`` whose tokens hold a refresh token."""
+    authorization, params = await signed_in(login)
+    session = await provider.validate_callback(params["code"], code_verifier=authorization.code_verifier)
+    assert session.tokens.refresh_token is not None
+    return session
 
 
 async def test_full_flow_creates_the_user_and_finds_it_on_the_second_sign_in(
@@ -81,11 +101,10 @@ async def test_full_flow_creates_the_user_and_finds_it_on_the_second_sign_in(
 
 
 async def test_explicit_nonce_from_the_cookie_is_accepted(
-    sign_in_at_server: SignIn, auth: Lucia, provider: OIDCProvider, oidc_server: Any
+    signed_in: SignedIn, auth: Lucia, provider: OIDCProvider
 ) -> None:
     """Passing the nonce kept in the cookie verifies the id_token just like the derived one."""
-    authorization = await provider.get_authorization_url()
-    params = await sign_in_at_server(authorization.url, "nina", oidc_server.redirect_uri)
+    authorization, params = await signed_in("nina")
     callback = check_callback(params, read_oauth_cookies(cookie_header(authorization, auth), provider))
     assert callback.nonce == authorization.nonce
     session = await provider.validate_callback(
@@ -95,42 +114,37 @@ async def test_explicit_nonce_from_the_cookie_is_accepted(
 
 
 async def test_o2_wrong_code_verifier_is_refused_by_the_server(
-    sign_in_at_server: SignIn, auth: Lucia, provider: OIDCProvider, oidc_server: Any
+    signed_in: SignedIn, auth: Lucia, provider: OIDCProvider
 ) -> None:
     """The server refuses a code redeemed with another verifier: LuciaOAuthRequestError, nothing created."""
-    authorization = await provider.get_authorization_url()
-    params = await sign_in_at_server(authorization.url, "bob", oidc_server.redirect_uri)
+    _, params = await signed_in("bob")
     other = await provider.get_authorization_url()
     with pytest.raises(LuciaOAuthRequestError) as caught:
         await provider.validate_callback(params["code"], code_verifier=other.code_verifier)
     assert caught.value.status == 400
     assert caught.value.error == "invalid_grant"
-    with pytest.raises(LuciaError):
-        await auth.get_key("oidc", "bob")
+    await _assert_not_linked(auth, "bob")
 
 
 async def test_o2_missing_code_verifier_is_refused_locally_and_by_the_server(
-    sign_in_at_server: SignIn, auth: Lucia, provider: OIDCProvider, oidc_server: Any
+    signed_in: SignedIn, auth: Lucia, provider: OIDCProvider
 ) -> None:
     """Without a verifier validate_callback refuses before sending; the server refuses the bare code too."""
-    authorization = await provider.get_authorization_url()
-    params = await sign_in_at_server(authorization.url, "carol", oidc_server.redirect_uri)
+    _, params = await signed_in("carol")
     with pytest.raises(LuciaOAuthError) as local:
         await provider.validate_callback(params["code"], code_verifier=None)
     assert local.value.code == "OAUTH_INVALID_CALLBACK"
     with pytest.raises(LuciaOAuthRequestError) as remote:
         await provider.exchange_code(params["code"], code_verifier=None)
     assert remote.value.status == 400
-    with pytest.raises(LuciaError):
-        await auth.get_key("oidc", "carol")
+    await _assert_not_linked(auth, "carol")
 
 
 async def test_o1_callback_with_another_state_is_refused_before_the_exchange(
-    sign_in_at_server: SignIn, auth: Lucia, provider: OIDCProvider, oidc_server: Any
+    signed_in: SignedIn, auth: Lucia, provider: OIDCProvider
 ) -> None:
     """A real callback checked against another flow's state cookie is refused; the code stays unused."""
-    authorization = await provider.get_authorization_url()
-    params = await sign_in_at_server(authorization.url, "dave", oidc_server.redirect_uri)
+    authorization, params = await signed_in("dave")
     other = await provider.get_authorization_url()
     with pytest.raises(LuciaOAuthError) as caught:
         check_callback(params, read_oauth_cookies(cookie_header(other, auth), provider))
@@ -141,25 +155,18 @@ async def test_o1_callback_with_another_state_is_refused_before_the_exchange(
     assert session.provider_user_id == "dave"
 
 
-async def test_a_code_is_refused_the_second_time(
-    sign_in_at_server: SignIn, auth: Lucia, provider: OIDCProvider, oidc_server: Any
-) -> None:
+async def test_a_code_is_refused_the_second_time(signed_in: SignedIn, provider: OIDCProvider) -> None:
     """Replaying an authorization code fails with the server's invalid_grant."""
-    authorization = await provider.get_authorization_url()
-    params = await sign_in_at_server(authorization.url, "erin", oidc_server.redirect_uri)
+    authorization, params = await signed_in("erin")
     await provider.validate_callback(params["code"], code_verifier=authorization.code_verifier)
     with pytest.raises(LuciaOAuthRequestError) as caught:
         await provider.validate_callback(params["code"], code_verifier=authorization.code_verifier)
     assert caught.value.error == "invalid_grant"
 
 
-async def test_refresh_access_token_against_the_server(
-    sign_in_at_server: SignIn, auth: Lucia, provider: OIDCProvider, oidc_server: Any
-) -> None:
+async def test_refresh_access_token_against_the_server(signed_in: SignedIn, provider: OIDCProvider) -> None:
     """A refresh token from the server yields a new, verified token set."""
-    authorization = await provider.get_authorization_url()
-    params = await sign_in_at_server(authorization.url, "frank", oidc_server.redirect_uri)
-    session = await provider.validate_callback(params["code"], code_verifier=authorization.code_verifier)
+    session = await _session_with_refresh_token(signed_in, provider, "frank")
     assert session.tokens.refresh_token is not None
     refreshed = await provider.refresh_access_token(session.tokens.refresh_token, subject="frank")
     assert refreshed.access_token != session.tokens.access_token
@@ -172,11 +179,10 @@ async def test_refresh_access_token_against_the_server(
 
 
 async def test_o3_callback_from_another_issuer_is_refused(
-    sign_in_at_server: SignIn, auth: Lucia, provider: OIDCProvider, oidc_server: Any
+    signed_in: SignedIn, auth: Lucia, provider: OIDCProvider, oidc_server: Any
 ) -> None:
     """The server sends RFC 9207 ``iss``; a callback naming another issuer is refused (mix-up)."""
-    authorization = await provider.get_authorization_url()
-    params = await sign_in_at_server(authorization.url, "gina", oidc_server.redirect_uri)
+    authorization, params = await signed_in("gina")
     assert params["iss"] == oidc_server.issuer
     with pytest.raises(LuciaOAuthError) as caught:
         check_callback(
@@ -187,14 +193,9 @@ async def test_o3_callback_from_another_issuer_is_refused(
     assert caught.value.code == "OAUTH_INVALID_CALLBACK"
 
 
-async def test_concurrent_refreshes_reach_the_server_once(
-    sign_in_at_server: SignIn, auth: Lucia, provider: OIDCProvider, oidc_server: Any
-) -> None:
+async def test_concurrent_refreshes_reach_the_server_once(signed_in: SignedIn, provider: OIDCProvider) -> None:
     """Five concurrent refreshes of one token share one answer, and the grant stays usable."""
-    authorization = await provider.get_authorization_url()
-    params = await sign_in_at_server(authorization.url, "hugo", oidc_server.redirect_uri)
-    session = await provider.validate_callback(params["code"], code_verifier=authorization.code_verifier)
-    assert session.tokens.refresh_token is not None
+    session = await _session_with_refresh_token(signed_in, provider, "hugo")
     results = []
 
     async def refresh() -> None:

@@ -7,7 +7,7 @@ import hashlib
 import logging
 import re
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
@@ -32,6 +32,8 @@ pytestmark = pytest.mark.anyio
 REDIRECT_URI = "http://127.0.0.1:8000/login/example/callback"
 SECRET = "generic-client-secret-93b1"
 
+E = TypeVar("E", bound=LuciaOAuthError)
+
 
 def make_provider(auth: Lucia, issuer: Any, **options: Any) -> OAuth2Provider:
     settings: dict[str, Any] = {
@@ -46,6 +48,14 @@ def make_provider(auth: Lucia, issuer: Any, **options: Any) -> OAuth2Provider:
     }
     settings.update(options)
     return OAuth2Provider(auth, **settings)
+
+
+async def callback_error(provider: OAuth2Provider, error: type[E]) -> E:
+    """What ``validate_callback`` of a new flow (the code ``"the-code"``) raises: an ``error``."""
+    _, _, verifier = await provider.get_authorization_url()
+    with pytest.raises(error) as caught:
+        await provider.validate_callback("the-code", code_verifier=verifier)
+    return caught.value
 
 
 def token_requests(issuer: Any) -> list[dict[str, Any]]:
@@ -154,12 +164,14 @@ async def test_o3_public_client_sends_no_secret(auth: Lucia, issuer: Any) -> Non
 
 async def test_o3_back_channel_requests_do_not_follow_redirects(auth: Lucia, issuer: Any) -> None:
     """A redirecting token endpoint is an error; the redirect target is never contacted."""
+    await _assert_token_redirect_is_not_followed(make_provider(auth, issuer), issuer)
+
+
+async def _assert_token_redirect_is_not_followed(provider: OAuth2Provider, issuer: Any) -> None:
+    """The token endpoint redirects: the exchange fails with the 307 and the target is never contacted."""
     issuer.token_redirect = issuer.base_url + "/elsewhere"
-    provider = make_provider(auth, issuer)
-    _, _, verifier = await provider.get_authorization_url()
-    with pytest.raises(LuciaOAuthRequestError) as caught:
-        await provider.validate_callback("the-code", code_verifier=verifier)
-    assert caught.value.status == 307
+    error = await callback_error(provider, LuciaOAuthRequestError)
+    assert error.status == 307
     assert issuer.count("/elsewhere") == 0
 
 
@@ -252,10 +264,8 @@ async def test_o6_token_endpoint_500_fails_closed(auth: Lucia, issuer: Any) -> N
     issuer.token_status = 500
     issuer.token_raw = b"upstream exploded"
     provider = make_provider(auth, issuer)
-    _, _, verifier = await provider.get_authorization_url()
-    with pytest.raises(LuciaOAuthRequestError) as caught:
-        await provider.validate_callback("the-code", code_verifier=verifier)
-    assert (caught.value.status, caught.value.body) == (500, "upstream exploded")
+    error = await callback_error(provider, LuciaOAuthRequestError)
+    assert (error.status, error.body) == (500, "upstream exploded")
     assert issuer.count("/userinfo") == 0
 
 
@@ -263,12 +273,10 @@ async def test_o6_error_member_in_a_200_answer_fails_closed(auth: Lucia, issuer:
     """GitHub answers a bad code with 200 and an ``error`` member: still a LuciaOAuthRequestError."""
     issuer.token_body = {"error": "bad_verification_code", "error_description": "The code is wrong."}
     provider = make_provider(auth, issuer)
-    _, _, verifier = await provider.get_authorization_url()
-    with pytest.raises(LuciaOAuthRequestError) as caught:
-        await provider.validate_callback("the-code", code_verifier=verifier)
-    assert caught.value.status == 200
-    assert caught.value.error == "bad_verification_code"
-    assert caught.value.error_description == "The code is wrong."
+    error = await callback_error(provider, LuciaOAuthRequestError)
+    assert error.status == 200
+    assert error.error == "bad_verification_code"
+    assert error.error_description == "The code is wrong."
 
 
 async def test_o6_invalid_json_fails_closed(auth: Lucia, issuer: Any) -> None:
@@ -276,10 +284,8 @@ async def test_o6_invalid_json_fails_closed(auth: Lucia, issuer: Any) -> None:
     provider = make_provider(auth, issuer)
     for raw in (b"{not json", b"[1, 2]", b'{"token_type": "Bearer"}'):
         issuer.token_raw = raw
-        _, _, verifier = await provider.get_authorization_url()
-        with pytest.raises(LuciaOAuthError) as caught:
-            await provider.validate_callback("the-code", code_verifier=verifier)
-        assert caught.value.code == "OAUTH_INVALID_RESPONSE"
+        error = await callback_error(provider, LuciaOAuthError)
+        assert error.code == "OAUTH_INVALID_RESPONSE"
     assert issuer.count("/userinfo") == 0
 
 
@@ -304,20 +310,16 @@ async def test_o6_timeout_fails_closed(auth: Lucia, issuer: Any) -> None:
     """A token endpoint that does not answer in time is OAUTH_NETWORK_ERROR."""
     issuer.token_delay = 2.0
     provider = make_provider(auth, issuer, timeout=0.2)
-    _, _, verifier = await provider.get_authorization_url()
-    with pytest.raises(LuciaOAuthError) as caught:
-        await provider.validate_callback("the-code", code_verifier=verifier)
-    assert caught.value.code == "OAUTH_NETWORK_ERROR"
+    error = await callback_error(provider, LuciaOAuthError)
+    assert error.code == "OAUTH_NETWORK_ERROR"
     assert issuer.count("/userinfo") == 0
 
 
 async def test_o6_unreachable_provider_fails_closed(auth: Lucia, issuer: Any) -> None:
     """Nobody listening at the token endpoint is OAUTH_NETWORK_ERROR."""
     provider = make_provider(auth, issuer, token_endpoint=f"http://127.0.0.1:{free_port()}/token")
-    _, _, verifier = await provider.get_authorization_url()
-    with pytest.raises(LuciaOAuthError) as caught:
-        await provider.validate_callback("the-code", code_verifier=verifier)
-    assert caught.value.code == "OAUTH_NETWORK_ERROR"
+    error = await callback_error(provider, LuciaOAuthError)
+    assert error.code == "OAUTH_NETWORK_ERROR"
 
 
 async def test_missing_code_or_verifier_is_refused_without_a_request(auth: Lucia, issuer: Any) -> None:
@@ -443,14 +445,8 @@ async def test_o3_a_shared_client_that_follows_redirects_still_does_not(auth: Lu
     """An injected httpx client configured to follow redirects is overridden for back-channel calls."""
     import httpx
 
-    issuer.token_redirect = issuer.base_url + "/elsewhere"
     async with httpx.AsyncClient(follow_redirects=True) as client:
-        provider = make_provider(auth, issuer, http_client=client)
-        _, _, verifier = await provider.get_authorization_url()
-        with pytest.raises(LuciaOAuthRequestError) as caught:
-            await provider.validate_callback("the-code", code_verifier=verifier)
-    assert caught.value.status == 307
-    assert issuer.count("/elsewhere") == 0
+        await _assert_token_redirect_is_not_followed(make_provider(auth, issuer, http_client=client), issuer)
 
 
 async def test_configuration_is_one_validated_options_object(auth: Lucia, issuer: Any) -> None:

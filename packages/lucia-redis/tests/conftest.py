@@ -18,11 +18,6 @@ from lucia.testing.services import free_port, require_service, unique_name
 from lucia_testkit import redis_server_url, stop_process
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """The standalone server's URL, after checking that it answers."""

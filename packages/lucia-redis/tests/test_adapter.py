@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import secrets
 import sys
 import textwrap
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import pytest
@@ -34,6 +35,7 @@ from lucia.testing._throttle_suite import StoreRecipe
 from lucia.testing.services import free_port
 from lucia.throttle import Backoff, Throttle
 from lucia_redis import RedisSessionAdapter, RedisThrottleStore
+from lucia_redis._blocking import RedisStore
 from lucia_testkit import FaultProxy
 
 pytestmark = pytest.mark.anyio
@@ -41,6 +43,8 @@ pytestmark = pytest.mark.anyio
 DAY_MS = 86_400_000
 #: Ids that break naive key building: hash-tag braces, separators, spaces, unicode, escapes.
 ODD_IDS = ["{tag}", "a}b{c", "{}", "x:y:z", "with space", "ünï 🧑‍💻 {tag}", "%7B", "{", "%", "%25"]
+
+Store = TypeVar("Store", bound=RedisStore)
 
 
 async def delete_prefixed(client: Redis | RedisCluster, prefix: str) -> None:
@@ -75,10 +79,58 @@ def row(session_id: str, user_id: str, idle: int) -> SessionRow:
     return SessionRow(id=session_id, user_id=user_id, active_expires=idle - DAY_MS, idle_expires=idle)
 
 
+@contextlib.asynccontextmanager
+async def cleaned_up(store: Store, client: Redis | RedisCluster, key_prefix: str) -> AsyncIterator[Store]:
+    """``store``; afterwards it is closed (its blocking twin with it) and every key under ``key_prefix`` deleted."""
+    try:
+        yield store
+    finally:
+        await store.close()
+        await delete_prefixed(client, key_prefix)
+
+
+def twin_of(origin: Store) -> Store:
+    """The blocking twin of ``origin``, checked to be one object, the same each time."""
+    twin = origin.blocking_twin()
+    assert twin is not None and origin.blocking_twin() is twin
+    return twin
+
+
+# -- the suites, each on a single node and on a cluster, over the adapter and its twin --
+
+
+class _OnStandalone:
+    """Runs a suite on a single Redis server."""
+
+    @pytest.fixture
+    def client(self, standalone_client: Redis) -> Redis:
+        return standalone_client
+
+    @pytest.fixture
+    def from_url_options(self, redis_url: str) -> dict[str, Any]:
+        """What ``from_url`` takes to reach the same server (in the throttle suite's worker processes)."""
+        return {"url": redis_url}
+
+
+class _OnCluster:
+    """Runs a suite on a 3-master Redis Cluster."""
+
+    @pytest.fixture
+    def client(self, cluster_client: RedisCluster) -> RedisCluster:
+        return cluster_client
+
+    @pytest.fixture
+    def from_url_options(self, redis_cluster: list[int]) -> dict[str, Any]:
+        """What ``from_url`` takes to reach the same cluster (in the throttle suite's worker processes)."""
+        return {"url": f"redis://127.0.0.1:{redis_cluster[0]}", "cluster": True}
+
+
 class _RedisSuite(SessionAdapterTests, LuciaSessionTests):
     """The session conformance suite; users live in the in-memory adapter."""
 
     capabilities = frozenset({"session_policy_columns"})
+    #: Run the suite over the adapter's blocking twin (its methods never suspend).
+    twin = False
 
     @pytest.fixture
     def user_adapter(self) -> MemoryAdapter:
@@ -86,8 +138,8 @@ class _RedisSuite(SessionAdapterTests, LuciaSessionTests):
 
     @pytest.fixture
     async def adapter(self, client: Redis | RedisCluster, key_prefix: str) -> AsyncIterator[RedisSessionAdapter]:
-        yield RedisSessionAdapter(client, key_prefix=key_prefix)
-        await delete_prefixed(client, key_prefix)
+        async with cleaned_up(RedisSessionAdapter(client, key_prefix=key_prefix), client, key_prefix) as origin:
+            yield twin_of(origin) if self.twin else origin
 
     @pytest.fixture
     def raw_dump(self, client: Redis | RedisCluster, key_prefix: str) -> Callable[[], Awaitable[str]]:
@@ -97,128 +149,61 @@ class _RedisSuite(SessionAdapterTests, LuciaSessionTests):
         return dump
 
 
-class TestRedisStandalone(_RedisSuite):
+class TestRedisStandalone(_OnStandalone, _RedisSuite):
     """The session suites on a single Redis server."""
 
-    @pytest.fixture
-    def client(self, standalone_client: Redis) -> Redis:
-        return standalone_client
 
-
-class TestRedisCluster(_RedisSuite):
+class TestRedisCluster(_OnCluster, _RedisSuite):
     """The session suites on a 3-master Redis Cluster."""
 
-    @pytest.fixture
-    def client(self, cluster_client: RedisCluster) -> RedisCluster:
-        return cluster_client
+
+class TestRedisBlockingTwinStandalone(_OnStandalone, _RedisSuite):
+    """The blocking twin on a single Redis server passes the suites of the adapter it mirrors."""
+
+    twin = True
+
+
+class TestRedisBlockingTwinCluster(_OnCluster, _RedisSuite):
+    """The blocking twin on a 3-master Redis Cluster passes the suites of the adapter it mirrors."""
+
+    twin = True
 
 
 class _ThrottleSuite(ThrottleStoreTests):
-    """The throttle-store suite; the store's keys are deleted afterwards."""
+    """The throttle-store suite, in this process and in four others; the store's keys are deleted afterwards."""
+
+    #: Run the suite over the store's blocking twin (in the worker processes too).
+    twin = False
 
     @pytest.fixture
     async def throttle_store(self, client: Redis | RedisCluster, key_prefix: str) -> AsyncIterator[RedisThrottleStore]:
-        yield RedisThrottleStore(client, key_prefix=key_prefix)
-        await delete_prefixed(client, key_prefix)
+        async with cleaned_up(RedisThrottleStore(client, key_prefix=key_prefix), client, key_prefix) as origin:
+            yield twin_of(origin) if self.twin else origin
+
+    @pytest.fixture
+    def throttle_store_recipe(self, from_url_options: dict[str, Any], key_prefix: str) -> StoreRecipe:
+        build = {**from_url_options, "key_prefix": key_prefix}
+        return ("lucia_redis:RedisThrottleStore.from_url", build, "blocking_twin" if self.twin else None)
 
 
-class TestRedisThrottleStandalone(_ThrottleSuite):
+class TestRedisThrottleStandalone(_OnStandalone, _ThrottleSuite):
     """The throttle store on a single Redis server, shared by four processes."""
 
-    @pytest.fixture
-    def client(self, standalone_client: Redis) -> Redis:
-        return standalone_client
 
-    @pytest.fixture
-    def throttle_store_recipe(self, redis_url: str, key_prefix: str) -> StoreRecipe:
-        return ("lucia_redis:RedisThrottleStore.from_url", {"url": redis_url, "key_prefix": key_prefix}, None)
-
-
-class TestRedisThrottleCluster(_ThrottleSuite):
+class TestRedisThrottleCluster(_OnCluster, _ThrottleSuite):
     """The throttle store on a 3-master Redis Cluster, shared by four processes."""
 
-    @pytest.fixture
-    def client(self, cluster_client: RedisCluster) -> RedisCluster:
-        return cluster_client
 
-    @pytest.fixture
-    def throttle_store_recipe(self, redis_cluster: list[int], key_prefix: str) -> StoreRecipe:
-        build = {"url": f"redis://127.0.0.1:{redis_cluster[0]}", "key_prefix": key_prefix, "cluster": True}
-        return ("lucia_redis:RedisThrottleStore.from_url", build, None)
-
-
-# -- the blocking twins: the same suites over redis-py's synchronous client ------------
-
-
-class _TwinSuite(_RedisSuite):
-    """The session suites over the blocking twin (its methods never suspend)."""
-
-    @pytest.fixture
-    async def adapter(self, client: Redis | RedisCluster, key_prefix: str) -> AsyncIterator[RedisSessionAdapter]:
-        origin = RedisSessionAdapter(client, key_prefix=key_prefix)
-        twin = origin.blocking_twin()
-        assert twin is not None and origin.blocking_twin() is twin
-        yield twin
-        await origin.close()
-        await delete_prefixed(client, key_prefix)
-
-
-class TestRedisBlockingTwinStandalone(_TwinSuite):
-    """The blocking twin on a single Redis server passes the suites of the adapter it mirrors."""
-
-    @pytest.fixture
-    def client(self, standalone_client: Redis) -> Redis:
-        return standalone_client
-
-
-class TestRedisBlockingTwinCluster(_TwinSuite):
-    """The blocking twin on a 3-master Redis Cluster passes the suites of the adapter it mirrors."""
-
-    @pytest.fixture
-    def client(self, cluster_client: RedisCluster) -> RedisCluster:
-        return cluster_client
-
-
-class _ThrottleTwinSuite(ThrottleStoreTests):
-    """The throttle-store suite over the store's blocking twin, in this process and in four others."""
-
-    @pytest.fixture
-    async def throttle_store(self, client: Redis | RedisCluster, key_prefix: str) -> AsyncIterator[RedisThrottleStore]:
-        origin = RedisThrottleStore(client, key_prefix=key_prefix)
-        twin = origin.blocking_twin()
-        assert twin is not None and origin.blocking_twin() is twin
-        yield twin
-        await origin.close()
-        await delete_prefixed(client, key_prefix)
-
-
-class TestRedisThrottleTwinStandalone(_ThrottleTwinSuite):
+class TestRedisThrottleTwinStandalone(_OnStandalone, _ThrottleSuite):
     """The throttle store's blocking twin on a single Redis server."""
 
-    @pytest.fixture
-    def client(self, standalone_client: Redis) -> Redis:
-        return standalone_client
-
-    @pytest.fixture
-    def throttle_store_recipe(self, redis_url: str, key_prefix: str) -> StoreRecipe:
-        return (
-            "lucia_redis:RedisThrottleStore.from_url",
-            {"url": redis_url, "key_prefix": key_prefix},
-            "blocking_twin",
-        )
+    twin = True
 
 
-class TestRedisThrottleTwinCluster(_ThrottleTwinSuite):
+class TestRedisThrottleTwinCluster(_OnCluster, _ThrottleSuite):
     """The throttle store's blocking twin on a 3-master Redis Cluster."""
 
-    @pytest.fixture
-    def client(self, cluster_client: RedisCluster) -> RedisCluster:
-        return cluster_client
-
-    @pytest.fixture
-    def throttle_store_recipe(self, redis_cluster: list[int], key_prefix: str) -> StoreRecipe:
-        build = {"url": f"redis://127.0.0.1:{redis_cluster[0]}", "key_prefix": key_prefix, "cluster": True}
-        return ("lucia_redis:RedisThrottleStore.from_url", build, "blocking_twin")
+    twin = True
 
 
 class _SyncPathSuite(SyncPathTests):
@@ -226,26 +211,19 @@ class _SyncPathSuite(SyncPathTests):
 
     @pytest.fixture
     async def adapter(self, client: Redis | RedisCluster, key_prefix: str) -> AsyncIterator[dict[str, Any]]:
-        sessions = RedisSessionAdapter(client, key_prefix=key_prefix)
-        yield {"user": MemoryAdapter(), "session": sessions}
-        await sessions.close()
-        await delete_prefixed(client, key_prefix)
+        async with cleaned_up(RedisSessionAdapter(client, key_prefix=key_prefix), client, key_prefix) as sessions:
+            yield {"user": MemoryAdapter(), "session": sessions}
 
 
-class TestRedisSyncPathStandalone(_SyncPathSuite):
+class TestRedisSyncPathStandalone(_OnStandalone, _SyncPathSuite):
     """The native sync path with sessions on a single Redis server."""
 
-    @pytest.fixture
-    def client(self, standalone_client: Redis) -> Redis:
-        return standalone_client
 
-
-class TestRedisSyncPathCluster(_SyncPathSuite):
+class TestRedisSyncPathCluster(_OnCluster, _SyncPathSuite):
     """The native sync path with sessions on a 3-master Redis Cluster."""
 
-    @pytest.fixture
-    def client(self, cluster_client: RedisCluster) -> RedisCluster:
-        return cluster_client
+
+# -- Redis-specific promises, each on the single node and on the cluster --------------
 
 
 @pytest.fixture(params=["standalone", "cluster"])
@@ -261,12 +239,8 @@ async def adapter(
     request: pytest.FixtureRequest, client: Redis | RedisCluster, key_prefix: str
 ) -> AsyncIterator[RedisSessionAdapter]:
     """An adapter under a fresh prefix, or its blocking twin (the same keys); its keys are deleted afterwards."""
-    origin = RedisSessionAdapter(client, key_prefix=key_prefix)
-    twin = origin.blocking_twin()
-    assert twin is not None
-    yield origin if request.param == "asyncio" else twin
-    await origin.close()
-    await delete_prefixed(client, key_prefix)
+    async with cleaned_up(RedisSessionAdapter(client, key_prefix=key_prefix), client, key_prefix) as origin:
+        yield origin if request.param == "asyncio" else twin_of(origin)
 
 
 async def test_session_key_and_index_expire_at_the_idle_expiry(
@@ -599,26 +573,36 @@ async def test_b4_throttle_keys_share_a_slot_per_key_and_spread_over_the_cluster
 # -- timeouts and construction -------------------------------------------------------
 
 
-async def test_a_stalled_server_fails_the_call_in_bounded_time(redis_url: str, key_prefix: str) -> None:
-    """With Redis stalled mid-connection, a call raises a storage error within its timeout; then recovers."""
+@contextlib.asynccontextmanager
+async def behind_a_proxy(redis_url: str, key_prefix: str) -> AsyncIterator[tuple[FaultProxy, RedisSessionAdapter]]:
+    """An adapter (``timeout_ms=500``, no retries) that reaches Redis through a :class:`FaultProxy`, and the proxy.
+
+    Afterwards the proxy passes traffic again, the adapter's keys are deleted and the adapter is closed.
+    """
     host, port = redis_url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
     with FaultProxy((host, int(port))) as proxy:
         adapter = RedisSessionAdapter.from_url(
             f"redis://127.0.0.1:{proxy.port}/0", key_prefix=key_prefix, timeout_ms=500, retry=Retry(NoBackoff(), 0)
         )
         try:
-            await adapter.set_session(row("stall", "ada", 10**13))
-            proxy.stall()
-            with anyio.fail_after(10), pytest.raises(StorageError) as info:
-                await adapter.get_session("stall")
-            assert info.value.code == "AUTH_STORAGE_TIMEOUT"
-            proxy.resume()
-            with anyio.fail_after(10):
-                assert await adapter.get_session("stall") == row("stall", "ada", 10**13)
+            yield proxy, adapter
         finally:
             proxy.resume()
             await delete_prefixed(adapter._redis, key_prefix)
             await adapter.close()
+
+
+async def test_a_stalled_server_fails_the_call_in_bounded_time(redis_url: str, key_prefix: str) -> None:
+    """With Redis stalled mid-connection, a call raises a storage error within its timeout; then recovers."""
+    async with behind_a_proxy(redis_url, key_prefix) as (proxy, adapter):
+        await adapter.set_session(row("stall", "ada", 10**13))
+        proxy.stall()
+        with anyio.fail_after(10), pytest.raises(StorageError) as info:
+            await adapter.get_session("stall")
+        assert info.value.code == "AUTH_STORAGE_TIMEOUT"
+        proxy.resume()
+        with anyio.fail_after(10):
+            assert await adapter.get_session("stall") == row("stall", "ada", 10**13)
 
 
 async def test_from_url_builds_clients_with_timeouts(redis_url: str, redis_cluster: list[int], key_prefix: str) -> None:
@@ -714,26 +698,17 @@ async def test_d2_unreachable_redis_fails_the_native_path_with_a_storage_error()
 
 async def test_a_stalled_server_fails_a_twin_call_in_bounded_time(redis_url: str, key_prefix: str) -> None:
     """With Redis stalled, a twin call raises ``StorageTimeoutError`` (its socket wait bounded by ``timeout_ms``)."""
-    host, port = redis_url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
-    with FaultProxy((host, int(port))) as proxy:
-        adapter = RedisSessionAdapter.from_url(
-            f"redis://127.0.0.1:{proxy.port}/0", key_prefix=key_prefix, timeout_ms=500, retry=Retry(NoBackoff(), 0)
-        )
+    async with behind_a_proxy(redis_url, key_prefix) as (proxy, adapter):
         twin = adapter.blocking_twin()
         assert twin is not None
-        try:
-            run_blocking(twin.set_session(row("stall", "ada", 10**13)))
-            proxy.stall()
-            with anyio.fail_after(10), pytest.raises(StorageError) as info:
-                await anyio.to_thread.run_sync(run_blocking, twin.get_session("stall"), abandon_on_cancel=True)
-            assert info.value.code == "AUTH_STORAGE_TIMEOUT"
-            assert isinstance(info.value.__cause__, redis.exceptions.TimeoutError)
-            proxy.resume()
-            assert run_blocking(twin.get_session("stall")) == row("stall", "ada", 10**13)
-        finally:
-            proxy.resume()
-            await delete_prefixed(adapter._redis, key_prefix)
-            await adapter.close()
+        run_blocking(twin.set_session(row("stall", "ada", 10**13)))
+        proxy.stall()
+        with anyio.fail_after(10), pytest.raises(StorageError) as info:
+            await anyio.to_thread.run_sync(run_blocking, twin.get_session("stall"), abandon_on_cancel=True)
+        assert info.value.code == "AUTH_STORAGE_TIMEOUT"
+        assert isinstance(info.value.__cause__, redis.exceptions.TimeoutError)
+        proxy.resume()
+        assert run_blocking(twin.get_session("stall")) == row("stall", "ada", 10**13)
 
 
 async def test_the_twin_copies_the_clients_settings_and_closes_with_the_adapter(

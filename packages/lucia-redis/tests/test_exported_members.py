@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from redis.asyncio import Redis
 
 import lucia_redis
 from lucia.adapters import SessionAdapter, SessionAndUserAdapter, UserAdapter
 from lucia.throttle import ThrottleStore
-
-#: What the package exports, in ``__all__`` order: data, kept beside this test.
-PUBLIC_SURFACE: dict[str, list[str]] = json.loads(Path(__file__).with_name("public_names.json").read_text())
+from lucia_testkit import check_public_surface
 
 
-def test_all_is_pinned_and_sorted() -> None:
-    """``__all__`` lists exactly the documented names, sorted, and each one exists."""
-    assert lucia_redis.__all__ == PUBLIC_SURFACE["lucia_redis"]
-    assert lucia_redis.__all__ == sorted(lucia_redis.__all__)
-    for name in lucia_redis.__all__:
-        assert getattr(lucia_redis, name) is not None
+def test_public_names_are_pinned_and_documented() -> None:
+    """Each public module exports exactly its pinned names (``public_names.json``), each documented."""
+    check_public_surface(__file__)
 
 
 def test_adapter_is_a_session_store_only() -> None:

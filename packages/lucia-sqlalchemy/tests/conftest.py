@@ -11,7 +11,7 @@ import asyncio
 import concurrent.futures
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,23 +26,16 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from lucia import Lucia
+from lucia.adapters.sql import TableNames
 from lucia.testing import CONFORMANCE_SESSION_COLUMNS, CONFORMANCE_USER_COLUMNS, fast_password_hasher
-from lucia.testing.services import require_service, service_url, unique_name
+from lucia.testing.services import unique_name
 from lucia_sqlalchemy import LuciaTables, SQLAlchemyAdapter, lucia_tables
+from lucia_testkit import POSTGRES_URL, fresh_mysql_database, fresh_postgres_database, mysql_connect_args
 
-POSTGRES_URL = service_url("LUCIA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-MYSQL_URL = service_url("LUCIA_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 KINDS = ("postgresql", "mariadb", "sqlite")
 SERVERS = ("postgresql", "mariadb")
-TABLES = (
-    "auth_user",
-    "auth_session",
-    "auth_key",
-    "auth_throttle",
-    "auth_throttle_event",
-    "auth_passkey",
-    "auth_passkey_challenge",
-)
+#: Every table, under its default name.
+TABLES = tuple(asdict(TableNames()).values())
 
 T = TypeVar("T")
 
@@ -138,53 +131,24 @@ class Database:
 
 
 def _mysql_args(database: str) -> dict[str, Any]:
-    url = make_url(MYSQL_URL)
-    return {
-        "host": url.host or "127.0.0.1",
-        "port": url.port or 3306,
-        "user": url.username or "root",
-        "password": url.password or "",
-        "db": database,
-        "charset": "utf8mb4",
-    }
-
-
-async def _admin(kind: str, statement: str) -> None:
-    if kind == "postgresql":
-        async with await psycopg.AsyncConnection.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as conn:
-            await conn.execute(statement)
-    else:
-        conn = await aiomysql.connect(**_mysql_args(make_url(MYSQL_URL).database or "test"), connect_timeout=5)
-        try:
-            async with conn.cursor() as cursor:
-                await cursor.execute(statement)
-        finally:
-            conn.close()
+    """aiomysql's connection arguments for a database on the test server."""
+    return {**mysql_connect_args(), "db": database, "charset": "utf8mb4"}
 
 
 def _create(kind: str, tmp: Path) -> Iterator[Database]:
     """Create a database of ``kind``, yield it, drop it."""
-    name = unique_name("lucia_sqla")
     if kind == "sqlite":
+        name = unique_name("lucia_sqla")
         path = tmp / f"{name}.db"
         yield Database(kind, name, make_url(f"sqlite+aiosqlite:///{path}"), path)
-        return
-    if kind == "postgresql":
-        url = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg", database=name)
-        create, drop = f'CREATE DATABASE "{name}"', f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-        service, target = "postgresql", POSTGRES_URL
+    elif kind == "postgresql":
+        with fresh_postgres_database("lucia_sqla") as created:
+            url = make_url(created)
+            yield Database(kind, url.database or "", url.set(drivername="postgresql+psycopg"))
     else:
-        url = make_url(MYSQL_URL).set(drivername="mysql+aiomysql", database=name, query={"charset": "utf8mb4"})
-        create, drop = f"CREATE DATABASE `{name}`", f"DROP DATABASE IF EXISTS `{name}`"
-        service, target = "mysql", MYSQL_URL
-    try:
-        _run_isolated(lambda: _admin(kind, create))
-    except (OSError, psycopg.OperationalError, aiomysql.OperationalError) as exc:
-        require_service(service, f"cannot create a database at {make_url(target)!r}: {exc}")
-    try:
-        yield Database(kind, name, url)
-    finally:
-        _run_isolated(lambda: _admin(kind, drop))
+        with fresh_mysql_database("lucia_sqla", charset=None) as created:
+            url = make_url(created)
+            yield Database(kind, url.database or "", url.set(drivername="mysql+aiomysql", query={"charset": "utf8mb4"}))
 
 
 @pytest.fixture(scope="class")
@@ -215,11 +179,6 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 def server_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A fresh database on each database server (not SQLite), for one test."""
     yield from _create(request.param, tmp_path)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def long_text() -> Any:

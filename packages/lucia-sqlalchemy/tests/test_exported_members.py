@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import lucia_sqlalchemy
-
-#: What the package exports, in ``__all__`` order: data, kept beside this test.
-PUBLIC_SURFACE: dict[str, list[str]] = json.loads(Path(__file__).with_name("public_names.json").read_text())
+from lucia_testkit import check_public_surface
 
 
-def test_all_is_pinned_and_sorted() -> None:
-    """``__all__`` lists exactly the documented names, sorted as ruff sorts them, and each one exists."""
-    assert lucia_sqlalchemy.__all__ == PUBLIC_SURFACE["lucia_sqlalchemy"]
-    # The order ruff's RUF022 keeps: CONSTANTS, then Classes, then functions and dunders.
-    order = sorted(lucia_sqlalchemy.__all__, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n))
-    assert lucia_sqlalchemy.__all__ == order
-    for name in lucia_sqlalchemy.__all__:
-        assert getattr(lucia_sqlalchemy, name) is not None
+def test_public_names_are_pinned_and_documented() -> None:
+    """Each public module exports exactly its pinned names (``public_names.json``), each documented."""
+    check_public_surface(__file__)
 
 
 def test_adapter_satisfies_the_contract() -> None:

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-import json
-from pathlib import Path
-
-#: Each public module and exactly what it exports, in ``__all__`` order: data, kept beside this test.
-PUBLIC_SURFACE: dict[str, list[str]] = json.loads(Path(__file__).with_name("public_names.json").read_text())
+from lucia_testkit import check_public_surface, pinned_surface
 
 
-def test_all_is_pinned() -> None:
-    """Each public module exports exactly these names (ruff keeps them sorted), and every one exists."""
-    assert sorted(PUBLIC_SURFACE) == ["lucia_tokens", "lucia_tokens.testing", "lucia_tokens.totp"]
-    for module_name, names in PUBLIC_SURFACE.items():
-        module = importlib.import_module(module_name)
-        assert module.__all__ == names
-        assert all(hasattr(module, name) for name in names)
+def test_public_names_are_pinned_and_documented() -> None:
+    """Each public module exports exactly its pinned names (``public_names.json``), each documented."""
+    assert sorted(pinned_surface(__file__)) == ["lucia_tokens", "lucia_tokens.testing", "lucia_tokens.totp"]
+    check_public_surface(__file__)

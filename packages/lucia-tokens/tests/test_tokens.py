@@ -48,6 +48,13 @@ class TestTokensOnSQLite(TokenTests):
         return lambda: _dump(tmp_path / "auth.db")
 
 
+async def _memory_dump(adapter: MemoryAdapter) -> str:
+    """The users, keys and sessions of ``adapter``, with each key's hashed password (its repr masks it)."""
+    return repr([adapter.users, adapter.keys, adapter.sessions]) + repr(
+        [(k.id, k.user_id, k.hashed_password, k.expires) for k in adapter.keys.values()]
+    )
+
+
 class TestTokensInMemory(TokenTests):
     @pytest.fixture
     def adapter(self) -> MemoryAdapter:
@@ -55,12 +62,7 @@ class TestTokensInMemory(TokenTests):
 
     @pytest.fixture
     def raw_dump(self, adapter: MemoryAdapter) -> Callable[[], Awaitable[str]]:
-        async def dump() -> str:
-            return repr([adapter.users, adapter.keys, adapter.sessions]) + repr(
-                [(k.id, k.user_id, k.hashed_password, k.expires) for k in adapter.keys.values()]
-            )
-
-        return dump
+        return lambda: _memory_dump(adapter)
 
 
 @pytest.fixture
@@ -81,31 +83,29 @@ async def shared_database(tmp_path: Path) -> AsyncIterator[tuple[Lucia, Lucia, F
         await second.close()
 
 
+async def _second_lucia_refuses(shared_database: tuple[Lucia, Lucia, FakeClock], *, steps_back: int) -> None:
+    """One Lucia accepts the TOTP code of now; the other refuses the code of ``steps_back`` steps earlier."""
+    one, two, clock = shared_database
+    user = await one.create_user(primary_key=None, attributes={"username": "ada"})
+    secret = generate_secret()
+    await TOTPVerifier(one).verify(user.user_id, secret, generate_totp(secret, at=clock()))
+    with pytest.raises(LuciaTokenError) as refused:
+        await TOTPVerifier(two).verify(user.user_id, secret, generate_totp(secret, at=clock() - 30 * steps_back))
+    assert refused.value.code == "INVALID_TOKEN"
+
+
 async def test_t4_totp_replay_is_refused_across_two_lucia_instances_on_one_file(
     shared_database: tuple[Lucia, Lucia, FakeClock],
 ) -> None:
     """A TOTP code accepted by one process's Lucia is refused by another's on the same database."""
-    one, two, clock = shared_database
-    user = await one.create_user(primary_key=None, attributes={"username": "ada"})
-    secret = generate_secret()
-    code = generate_totp(secret, at=clock())
-    await TOTPVerifier(one).verify(user.user_id, secret, code)
-    with pytest.raises(LuciaTokenError) as replayed:
-        await TOTPVerifier(two).verify(user.user_id, secret, code)
-    assert replayed.value.code == "INVALID_TOKEN"
+    await _second_lucia_refuses(shared_database, steps_back=0)
 
 
 async def test_h3_earlier_totp_step_is_refused_across_two_lucia_instances_on_one_file(
     shared_database: tuple[Lucia, Lucia, FakeClock],
 ) -> None:
     """After one process's Lucia accepts the code of step t, another's refuses the code of step t-1."""
-    one, two, clock = shared_database
-    user = await one.create_user(primary_key=None, attributes={"username": "ada"})
-    secret = generate_secret()
-    await TOTPVerifier(one).verify(user.user_id, secret, generate_totp(secret, at=clock()))
-    with pytest.raises(LuciaTokenError) as refused:
-        await TOTPVerifier(two).verify(user.user_id, secret, generate_totp(secret, at=clock() - 30))
-    assert refused.value.code == "INVALID_TOKEN"
+    await _second_lucia_refuses(shared_database, steps_back=1)
 
 
 async def test_h3_one_totp_code_submitted_through_two_lucia_instances_is_accepted_once(

@@ -57,6 +57,23 @@ class SoftCredential:
     counter: int
 
 
+def _sign(key: ec.EllipticCurvePrivateKey, auth_data: bytes, client_data: bytes) -> bytes:
+    """The ES256 signature over authenticator data and the hash of the client data (WebAuthn §6.3.3)."""
+    return key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
+
+
+def _public_key_credential(credential: SoftCredential, response: dict[str, Any]) -> dict[str, Any]:
+    """What ``PublicKeyCredential.toJSON()`` gives a page for ``credential``, around its ``response``."""
+    return {
+        "id": b64url(credential.credential_id),
+        "rawId": b64url(credential.credential_id),
+        "type": "public-key",
+        "authenticatorAttachment": "platform",
+        "clientExtensionResults": {},
+        "response": response,
+    }
+
+
 class SoftAuthenticator:
     """A software passkey authenticator with its browser: ``create(options)``, ``get(options)``.
 
@@ -116,22 +133,17 @@ class SoftAuthenticator:
         client_data = self._client_data(client_type, challenge or options["challenge"], origin, cross_origin)
         statement: dict[str, Any] = {}
         if self.attestation == "packed":
-            signature = key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
-            statement = {"alg": -7, "sig": signature}
+            statement = {"alg": -7, "sig": _sign(key, auth_data, client_data)}
         attestation_object = cbor2.dumps({"fmt": self.attestation, "attStmt": statement, "authData": auth_data})
         self.credentials[credential.credential_id] = credential
-        return {
-            "id": b64url(credential.credential_id),
-            "rawId": b64url(credential.credential_id),
-            "type": "public-key",
-            "authenticatorAttachment": "platform",
-            "clientExtensionResults": {},
-            "response": {
+        return _public_key_credential(
+            credential,
+            {
                 "clientDataJSON": b64url(client_data),
                 "attestationObject": b64url(attestation_object),
                 "transports": ["hybrid", "internal"],
             },
-        }
+        )
 
     def get(
         self,
@@ -153,20 +165,15 @@ class SoftAuthenticator:
             counter = credential.counter
         auth_data = self._auth_data(rp_id or options["rpId"], self.flags if flags is None else flags, counter)
         client_data = self._client_data(client_type, challenge or options["challenge"], origin, cross_origin)
-        signature = credential.key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
-        return {
-            "id": b64url(credential.credential_id),
-            "rawId": b64url(credential.credential_id),
-            "type": "public-key",
-            "authenticatorAttachment": "platform",
-            "clientExtensionResults": {},
-            "response": {
+        return _public_key_credential(
+            credential,
+            {
                 "clientDataJSON": b64url(client_data),
                 "authenticatorData": b64url(auth_data),
-                "signature": b64url(signature),
+                "signature": b64url(_sign(credential.key, auth_data, client_data)),
                 "userHandle": b64url(credential.user_handle),
             },
-        }
+        )
 
     def _choose(self, options: Mapping[str, Any], credential_id: str | None) -> SoftCredential:
         allowed = {unb64url(c["id"]) for c in options.get("allowCredentials", [])}

@@ -8,36 +8,18 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _soft_authenticator import ORIGIN, RP_ID, SoftAuthenticator
 
 from lucia import Lucia, User
 from lucia.adapters.memory import MemoryAdapter
 from lucia.testing import FakeClock, fast_password_hasher
 from lucia_sqlite import SQLiteAdapter
 from lucia_webauthn import PasskeyCredential, Passkeys
-
-# The test modules import the authenticator as ``_soft_authenticator`` (importlib import
-# mode puts no test directory on sys.path by itself).
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-from _soft_authenticator import ORIGIN, RP_ID, SoftAuthenticator  # noqa: E402
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture(params=["memory", "sqlite"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -22,6 +22,14 @@ from lucia_webauthn import LuciaWebAuthnError, PasskeyCredential, Passkeys
 pytestmark = pytest.mark.anyio
 
 Spoil = Callable[[dict[str, Any], SoftAuthenticator], Any]
+
+
+async def _refused(attempt: Awaitable[object], code: str, *, match: str | None = None) -> LuciaWebAuthnError:
+    """Await ``attempt``, which must raise :class:`LuciaWebAuthnError` with ``code``; return the error."""
+    with pytest.raises(LuciaWebAuthnError, match=match) as caught:
+        await attempt
+    assert caught.value.code == code
+    return caught.value
 
 
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -116,9 +124,9 @@ async def test_malformed_registration_responses_are_refused(
     """Each malformed registration response is ``INVALID_RESPONSE``; the ceremony is not spent by it."""
     options, challenge_id = await passkeys.begin_registration(user.user_id, user_name="ada")
     good = authenticator.create(options)
-    with pytest.raises(LuciaWebAuthnError) as caught:
-        await passkeys.finish_registration(user.user_id, challenge_id, REGISTRATION_SHAPE[case](good))
-    assert caught.value.code == "INVALID_RESPONSE"
+    await _refused(
+        passkeys.finish_registration(user.user_id, challenge_id, REGISTRATION_SHAPE[case](good)), "INVALID_RESPONSE"
+    )
     assert await passkeys.list_credentials(user.user_id) == []
     # Unreadable input never reached the store: the real answer still completes the ceremony.
     assert (await passkeys.finish_registration(user.user_id, challenge_id, good)).user_id == user.user_id
@@ -131,14 +139,15 @@ async def test_registration_responses_that_fail_verification_are_refused(
     """Each is ``INVALID_RESPONSE`` saying why; nothing is stored and the ceremony is spent."""
     spoil, reason = REGISTRATION_VERIFICATION[case]
     options, challenge_id = await passkeys.begin_registration(user.user_id, user_name="ada")
-    with pytest.raises(LuciaWebAuthnError) as caught:
-        await passkeys.finish_registration(user.user_id, challenge_id, spoil(options, SoftAuthenticator()))
-    assert caught.value.code == "INVALID_RESPONSE"
-    assert reason in caught.value.detail
+    refused = await _refused(
+        passkeys.finish_registration(user.user_id, challenge_id, spoil(options, SoftAuthenticator())),
+        "INVALID_RESPONSE",
+    )
+    assert reason in refused.detail
     assert await passkeys.list_credentials(user.user_id) == []
-    with pytest.raises(LuciaWebAuthnError) as caught:
-        await passkeys.finish_registration(user.user_id, challenge_id, authenticator.create(options))
-    assert caught.value.code == "INVALID_CHALLENGE"
+    await _refused(
+        passkeys.finish_registration(user.user_id, challenge_id, authenticator.create(options)), "INVALID_CHALLENGE"
+    )
 
 
 async def test_a_passkey_registered_already_is_refused(
@@ -151,9 +160,9 @@ async def test_a_passkey_registered_already_is_refused(
     # A client ignoring excludeCredentials replays the old answer to a new challenge.
     options, again = await passkeys.begin_registration(user.user_id, user_name="ada")
     replayed = _client_data(response, challenge=options["challenge"])
-    with pytest.raises(LuciaWebAuthnError, match="registered already") as caught:
-        await passkeys.finish_registration(user.user_id, again, replayed)
-    assert caught.value.code == "INVALID_RESPONSE"
+    await _refused(
+        passkeys.finish_registration(user.user_id, again, replayed), "INVALID_RESPONSE", match="registered already"
+    )
     assert await passkeys.list_credentials(user.user_id) == [stored]
 
 
@@ -214,9 +223,7 @@ async def test_malformed_sign_in_responses_are_refused(
     """Each malformed sign-in response is ``INVALID_RESPONSE``; nothing is recorded, no session exists."""
     options, challenge_id = await passkeys.begin_authentication()
     good = authenticator.get(options)
-    with pytest.raises(LuciaWebAuthnError) as caught:
-        await passkeys.finish_authentication(challenge_id, AUTHENTICATION_SHAPE[case](good))
-    assert caught.value.code == "INVALID_RESPONSE"
+    await _refused(passkeys.finish_authentication(challenge_id, AUTHENTICATION_SHAPE[case](good)), "INVALID_RESPONSE")
     assert await passkeys.list_credentials(user.user_id) == [registered]
     assert await auth.get_all_user_sessions(user.user_id) == []
     assert (await passkeys.finish_authentication(challenge_id, good))[0] == user
@@ -229,14 +236,12 @@ async def test_sign_in_responses_that_fail_verification_are_refused(
     """Each is ``INVALID_RESPONSE`` saying why; the counter and last use stay, the ceremony is spent."""
     spoil, reason = AUTHENTICATION_VERIFICATION[case]
     options, challenge_id = await passkeys.begin_authentication()
-    with pytest.raises(LuciaWebAuthnError) as caught:
-        await passkeys.finish_authentication(challenge_id, spoil(options, authenticator))
-    assert caught.value.code == "INVALID_RESPONSE"
-    assert reason in caught.value.detail
+    refused = await _refused(
+        passkeys.finish_authentication(challenge_id, spoil(options, authenticator)), "INVALID_RESPONSE"
+    )
+    assert reason in refused.detail
     assert await passkeys.list_credentials(user.user_id) == [registered]
-    with pytest.raises(LuciaWebAuthnError) as caught:
-        await passkeys.finish_authentication(challenge_id, authenticator.get(options))
-    assert caught.value.code == "INVALID_CHALLENGE"
+    await _refused(passkeys.finish_authentication(challenge_id, authenticator.get(options)), "INVALID_CHALLENGE")
 
 
 async def test_an_unknown_credential_is_refused(passkeys: Passkeys, user: User, registered: Any) -> None:
@@ -244,9 +249,7 @@ async def test_an_unknown_credential_is_refused(passkeys: Passkeys, user: User, 
     stranger = SoftAuthenticator()
     stranger.create({"rp": {"id": "example.com"}, "user": {"id": b64url(bytes(32))}, "challenge": "AAAA"})
     options, challenge_id = await passkeys.begin_authentication()
-    with pytest.raises(LuciaWebAuthnError) as caught:
-        await passkeys.finish_authentication(challenge_id, stranger.get(options))
-    assert caught.value.code == "UNKNOWN_CREDENTIAL"
+    await _refused(passkeys.finish_authentication(challenge_id, stranger.get(options)), "UNKNOWN_CREDENTIAL")
     assert await passkeys.list_credentials(user.user_id) == [registered]
 
 
@@ -255,9 +258,9 @@ async def test_a_counter_that_went_backwards_is_refused(
 ) -> None:
     """``COUNTER_REPLAY``, and the stored counter stays where it was."""
     options, challenge_id = await passkeys.begin_authentication()
-    with pytest.raises(LuciaWebAuthnError) as caught:
-        await passkeys.finish_authentication(challenge_id, authenticator.get(options, counter=0))
-    assert caught.value.code == "COUNTER_REPLAY"
+    await _refused(
+        passkeys.finish_authentication(challenge_id, authenticator.get(options, counter=0)), "COUNTER_REPLAY"
+    )
     assert await passkeys.list_credentials(user.user_id) == [registered]
 
 
@@ -270,13 +273,12 @@ async def test_malformed_and_unknown_challenge_ids_are_refused(
 ) -> None:
     """A challenge id that is not one, or that the store does not know, is ``INVALID_CHALLENGE``."""
     options, _ = await passkeys.begin_authentication()
-    with pytest.raises(LuciaWebAuthnError) as caught:
-        await passkeys.finish_authentication(challenge_id, authenticator.get(options))
-    assert caught.value.code == "INVALID_CHALLENGE"
+    await _refused(passkeys.finish_authentication(challenge_id, authenticator.get(options)), "INVALID_CHALLENGE")
     options, _ = await passkeys.begin_registration(user.user_id, user_name="ada")
-    with pytest.raises(LuciaWebAuthnError) as caught:
-        await passkeys.finish_registration(user.user_id, challenge_id, SoftAuthenticator().create(options))
-    assert caught.value.code == "INVALID_CHALLENGE"
+    await _refused(
+        passkeys.finish_registration(user.user_id, challenge_id, SoftAuthenticator().create(options)),
+        "INVALID_CHALLENGE",
+    )
     assert await passkeys.list_credentials(user.user_id) == [registered]
 
 
@@ -287,9 +289,7 @@ async def test_a_used_challenge_is_refused(
     options, challenge_id = await passkeys.begin_authentication()
     response = authenticator.get(options)
     await passkeys.finish_authentication(challenge_id, response)
-    with pytest.raises(LuciaWebAuthnError) as caught:
-        await passkeys.finish_authentication(challenge_id, response)
-    assert caught.value.code == "INVALID_CHALLENGE"
+    await _refused(passkeys.finish_authentication(challenge_id, response), "INVALID_CHALLENGE")
 
 
 async def test_bad_arguments_are_refused_before_the_ceremony_is_spent(

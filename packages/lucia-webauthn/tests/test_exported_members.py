@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import inspect
-import json
-from pathlib import Path
 
 import lucia_webauthn
-
-#: What the package exports, in ``__all__`` order: data, kept beside this test.
-PUBLIC_SURFACE: dict[str, list[str]] = json.loads(Path(__file__).with_name("public_names.json").read_text())
+from lucia_testkit import check_public_surface
 
 
-def test_lucia_webauthn_exports() -> None:
-    """lucia_webauthn exports SPEC §8's names, the error subclasses and the cookie names."""
-    assert lucia_webauthn.__all__ == PUBLIC_SURFACE["lucia_webauthn"]
-
-
-def test_every_public_name_exists_and_is_documented() -> None:
-    """Each exported name exists; each exported class and each public method has a docstring."""
-    for name in lucia_webauthn.__all__:
-        obj = getattr(lucia_webauthn, name)
-        if inspect.isclass(obj):
-            assert obj.__doc__, name
-            for attribute, member in vars(obj).items():
-                if not attribute.startswith("_") and inspect.isfunction(member):
-                    assert member.__doc__, f"{name}.{attribute}"
+def test_public_names_are_pinned_and_documented() -> None:
+    """Each public module exports exactly its pinned names (``public_names.json``), each documented."""
+    check_public_surface(__file__)
 
 
 def test_passkey_credential_fields_are_specs() -> None:

@@ -9,11 +9,6 @@ from lucia.adapters.memory import MemoryAdapter
 from lucia.testing import FakeClock, fast_password_hasher
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class CountingAdapter:
     """Wraps an adapter and counts every call made to it: proves 'no database query'."""
 
@@ -56,11 +51,6 @@ class CountingHasher:
 
     def needs_rehash(self, hash: str) -> bool:
         return bool(self.inner.needs_rehash(hash))
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

@@ -21,11 +21,6 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def adapter(tmp_path: Path) -> SQLiteAdapter:
     return SQLiteAdapter(str(tmp_path / "sync.db"))
 

@@ -52,28 +52,34 @@ async def open_client(proxy: FaultProxy) -> tuple[asyncio.StreamReader, asyncio.
     return await asyncio.open_connection("127.0.0.1", proxy.port)
 
 
+async def round_trip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes) -> None:
+    """Send ``data`` and check that it comes back within 5 seconds."""
+    writer.write(data)
+    assert await asyncio.wait_for(reader.readexactly(len(data)), 5) == data
+
+
+async def new_client_round_trip(proxy: FaultProxy, data: bytes) -> None:
+    """Open a new connection through ``proxy``, check that ``data`` comes back, and close it."""
+    reader, writer = await open_client(proxy)
+    await round_trip(reader, writer, data)
+    writer.close()
+
+
 async def test_bytes_are_forwarded_both_ways(proxy: FaultProxy) -> None:
     """Without a fault the proxy is transparent."""
-    reader, writer = await open_client(proxy)
-    writer.write(b"ping")
-    assert await asyncio.wait_for(reader.readexactly(4), 5) == b"ping"
+    await new_client_round_trip(proxy, b"ping")
     assert proxy.accepted == 1
-    writer.close()
 
 
 async def test_cut_drops_every_connection(proxy: FaultProxy) -> None:
     """After ``cut()`` an open connection reads end of file or a reset; a new one works."""
     reader, writer = await open_client(proxy)
-    writer.write(b"a")
-    await asyncio.wait_for(reader.readexactly(1), 5)
+    await round_trip(reader, writer, b"a")
     proxy.cut()
     with pytest.raises((ConnectionError, asyncio.IncompleteReadError)):
         await asyncio.wait_for(reader.readexactly(1), 5)
     writer.close()
-    reader, writer = await open_client(proxy)
-    writer.write(b"b")
-    assert await asyncio.wait_for(reader.readexactly(1), 5) == b"b"
-    writer.close()
+    await new_client_round_trip(proxy, b"b")
 
 
 async def test_refuse_refuses_new_connections_until_resume(proxy: FaultProxy) -> None:
@@ -83,18 +89,14 @@ async def test_refuse_refuses_new_connections_until_resume(proxy: FaultProxy) ->
     with pytest.raises(ConnectionRefusedError):
         await open_client(proxy)
     proxy.resume()
-    reader, writer = await open_client(proxy)
-    writer.write(b"c")
-    assert await asyncio.wait_for(reader.readexactly(1), 5) == b"c"
-    writer.close()
+    await new_client_round_trip(proxy, b"c")
 
 
 async def test_stall_holds_requests_until_resume(proxy: FaultProxy) -> None:
     """``stall(after_requests=1)`` lets one request through, holds the next, and ``resume()`` delivers it."""
     reader, writer = await open_client(proxy)
     proxy.stall(after_requests=1)
-    writer.write(b"1")
-    assert await asyncio.wait_for(reader.readexactly(1), 5) == b"1"
+    await round_trip(reader, writer, b"1")
     writer.write(b"2")
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(reader.readexactly(1), 0.3)

@@ -23,7 +23,7 @@ session id as ``_id``): see :class:`MongoDBAdapter`.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote
 
@@ -41,7 +41,7 @@ from lucia.adapters import (
     Violation,
     constraint_error,
 )
-from lucia.adapters._lifecycle import guarded
+from lucia.adapters._lifecycle import RecordSessions, guarded
 from lucia.adapters.sql import TableNames
 from lucia_mongodb._blocking import BlockingClient, BlockingDatabase
 from lucia_mongodb._documents import (
@@ -96,7 +96,7 @@ def _check_user_attribute_names(attributes: Mapping[str, Any]) -> None:
         raise InvalidInputError(None, "'_id' is the user id, not an attribute")
 
 
-class MongoDBAdapter:
+class MongoDBAdapter(RecordSessions[Mapping[str, Any]]):
     """Users, keys, sessions, passkeys and throttle state in MongoDB.
 
     ::
@@ -465,9 +465,21 @@ class MongoDBAdapter:
 
     # -- sessions --------------------------------------------------------------------
 
-    async def session_columns(self) -> frozenset[str] | None:
-        """``None``: documents store every field and any attribute."""
-        return None
+    def _session_row(self, record: Mapping[str, Any]) -> SessionRow:
+        return session_row(record)
+
+    async def _visible_session(self, session_id: str) -> Mapping[str, Any] | None:
+        return await self._find_session(session_id)
+
+    async def _visible_user_sessions(self, user_id: str) -> list[Mapping[str, Any]]:
+        return await self._user_session_documents(user_id)
+
+    async def _insert_session(self, session: SessionRow) -> None:
+        await self._insert_for_user(self._sessions, session_document(session), "session")
+
+    async def _revoke_sessions(self, session_ids: Sequence[str]) -> None:
+        for session_id in session_ids:
+            await self._revoke(session_id)
 
     async def _find_session(self, session_id: str) -> Mapping[str, Any] | None:
         """The document ``session_id`` names now: itself, or its renewal (see the class notes)."""
@@ -516,33 +528,6 @@ class MongoDBAdapter:
         return visible
 
     @guarded
-    async def get_session(self, session_id: str) -> SessionRow | None:
-        """The session with this id, or the renewal of it (by ``previous_id``), or ``None``."""
-        doc = await self._find_session(session_id)
-        return None if doc is None else session_row(doc)
-
-    @guarded
-    async def get_sessions_by_user_id(self, user_id: str) -> list[SessionRow]:
-        """Every session of a user, each once (a renewal in progress shows as one)."""
-        return [session_row(doc) for doc in await self._user_session_documents(user_id)]
-
-    @guarded
-    async def set_session(self, session: SessionRow, *, max_per_user: int | None = None) -> None:
-        """Insert a session for an existing user; with ``max_per_user``, revoke the oldest beyond it.
-
-        Raises:
-            LuciaError: ``AUTH_DUPLICATE_SESSION_ID``, or ``AUTH_INVALID_USER_ID`` for an unknown user.
-            InvalidInputError: An attribute name that is reserved in session documents.
-        """
-        await self._insert_for_user(self._sessions, session_document(session), "session")
-        if max_per_user is None:
-            return
-        sessions = await self._user_session_documents(session.user_id)
-        sessions.sort(key=lambda doc: (doc.get("created_at") or 0, doc["_id"]), reverse=True)
-        for doc in sessions[max_per_user:]:
-            await self._revoke(doc["_id"])
-
-    @guarded
     async def renew_session(self, session_id: str, renewed: SessionRow) -> bool:
         """Replace a session by its renewal (insert pending, commit, confirm, clean up; see the class notes)."""
         await self._insert(self._sessions, session_document(renewed, **{RENEWAL_OF: session_id}), "session")
@@ -564,11 +549,6 @@ class MongoDBAdapter:
         """Move a session's expiry."""
         update = {"$set": {"active_expires": active_expires, "idle_expires": idle_expires}}
         await self._sessions.update_one({"_id": session_id}, update)
-
-    @guarded
-    async def delete_session(self, session_id: str) -> None:
-        """Delete the session with this id, the renewal it points at, and any renewal naming it as ``previous_id``."""
-        await self._revoke(session_id)
 
     async def _revoke(self, session_id: str) -> None:
         doc = await self._sessions.find_one_and_delete({"_id": session_id}, {REPLACED_BY: 1})

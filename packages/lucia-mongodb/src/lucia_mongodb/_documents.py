@@ -16,6 +16,7 @@ is the renewal's commit point. A *replaced* document is never a session by itsel
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -75,15 +76,14 @@ def user_row(doc: Mapping[str, Any]) -> UserRow:
     return UserRow(id=attributes.pop("_id"), attributes=attributes)
 
 
+def _document(row: KeyRow | PasskeyCredentialRow | ChallengeRow) -> dict[str, Any]:
+    """Every field of a row, in the row's order, its ``id`` stored as ``_id``."""
+    return {"_id" if field.name == "id" else field.name: getattr(row, field.name) for field in dataclasses.fields(row)}
+
+
 def key_document(key: KeyRow) -> dict[str, Any]:
     """The document of a key."""
-    return {
-        "_id": key.id,
-        "user_id": key.user_id,
-        "primary_key": key.primary_key,
-        "hashed_password": key.hashed_password,
-        "expires": key.expires,
-    }
+    return _document(key)
 
 
 def key_row(doc: Mapping[str, Any]) -> KeyRow:
@@ -205,22 +205,10 @@ def live_sessions(docs: Iterable[Mapping[str, Any]]) -> tuple[list[Mapping[str, 
 
 
 def passkey_document(credential: PasskeyCredentialRow) -> dict[str, Any]:
-    """The document of a passkey credential."""
-    c = credential
-    return {
-        "_id": c.id,
-        "user_id": c.user_id,
-        "user_handle": c.user_handle,
-        "public_key": c.public_key,
-        "sign_count": c.sign_count,
-        "transports": list(c.transports),
-        "aaguid": c.aaguid,
-        "backup_eligible": c.backup_eligible,
-        "backed_up": c.backed_up,
-        "name": c.name,
-        "created_at": c.created_at,
-        "last_used_at": c.last_used_at,
-    }
+    """The document of a passkey credential (its transports an array)."""
+    doc = _document(credential)
+    doc["transports"] = list(credential.transports)
+    return doc
 
 
 def passkey_row(doc: Mapping[str, Any]) -> PasskeyCredentialRow:
@@ -243,15 +231,7 @@ def passkey_row(doc: Mapping[str, Any]) -> PasskeyCredentialRow:
 
 def challenge_document(challenge: ChallengeRow) -> dict[str, Any]:
     """The document of a ceremony challenge."""
-    c = challenge
-    return {
-        "_id": c.id,
-        "kind": c.kind,
-        "user_id": c.user_id,
-        "challenge": c.challenge,
-        "expires": c.expires,
-        "user_handle": c.user_handle,
-    }
+    return _document(challenge)
 
 
 def challenge_row(doc: Mapping[str, Any]) -> ChallengeRow:

@@ -16,12 +16,12 @@ from urllib.parse import unquote, urlsplit
 import aiomysql
 import anyio
 
-from lucia import ConfigurationError, StorageError, StorageTimeoutError
+from lucia import StorageError, StorageTimeoutError
 from lucia.adapters import TableRole, constraint_error
-from lucia.adapters._lifecycle import AsyncSQLAdapter
+from lucia.adapters._lifecycle import ServerSQLAdapter, positive_seconds
 from lucia.adapters.sql import MARIADB, MYSQL, SQLStatements, TableNames
 from lucia_mysql._blocking import BlockingMySQLAdapter
-from lucia_mysql._shared import _CLIENT_MARGIN, _FOUND_ROWS, DeadlockRetries, raise_storage_error
+from lucia_mysql._shared import _FOUND_ROWS, DeadlockRetries, raise_storage_error
 
 __all__ = ["MySQLAdapter"]
 
@@ -29,7 +29,7 @@ _T = TypeVar("_T")
 _Cursor = Any  # aiomysql.Cursor (aiomysql ships no type hints)
 
 
-class MySQLAdapter(DeadlockRetries, AsyncSQLAdapter):
+class MySQLAdapter(DeadlockRetries, ServerSQLAdapter):
     """Users, keys, sessions, throttling and passkeys in MySQL 8 or MariaDB 10.6+, on aiomysql.
 
     ::
@@ -96,10 +96,7 @@ class MySQLAdapter(DeadlockRetries, AsyncSQLAdapter):
         pool_timeout: float = 3.0,
         statement_timeout: float = 5.0,
     ) -> None:
-        self._connect_timeout = _positive("connect_timeout", connect_timeout)
-        self._pool_timeout = _positive("pool_timeout", pool_timeout)
-        self._statement_timeout = _positive("statement_timeout", statement_timeout)
-        self._statement_limit = self._statement_timeout + _CLIENT_MARGIN
+        self._start(connect_timeout, pool_timeout, statement_timeout)
         self._pool: aiomysql.Pool | None
         if isinstance(pool, str):
             self._pool = None
@@ -115,10 +112,6 @@ class MySQLAdapter(DeadlockRetries, AsyncSQLAdapter):
         self._forced_returning = delete_returning
         self._mariadb = False
         self._ready = False
-        #: The process the pool's connections belong to (see :meth:`_forget_inherited_pool`).
-        self._pid = os.getpid()
-        #: Pools inherited from a parent process: kept, never used nor closed here.
-        self._inherited: list[aiomysql.Pool] = []
         self._connect_lock = asyncio.Lock()
         self._sql = SQLStatements(MYSQL, tables)
         self._twin: BlockingMySQLAdapter | None = None
@@ -143,14 +136,7 @@ class MySQLAdapter(DeadlockRetries, AsyncSQLAdapter):
 
     async def connect(self) -> None:
         """Create the adapter's own pool and detect the server (done on first use)."""
-        if self._pid != os.getpid():
-            self._forget_inherited_pool()
-        if not self._owns_pool and self._inherited:
-            raise ConfigurationError(
-                "the aiomysql pool given to MySQLAdapter was opened before os.fork(): its connections belong "
-                "to the parent process. Create the pool in each worker process, or give MySQLAdapter a URL "
-                "(it then opens a pool of its own in each process)."
-            )
+        self._enter_process()
         async with self._connect_lock:
             if self._ready:
                 return
@@ -432,12 +418,6 @@ else:
             yield
 
 
-def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
-    return float(value)
-
-
 def _pool_settings(
     url: str, pool_options: Mapping[str, Any] | None, connect_timeout: float, statement_timeout: float
 ) -> dict[str, Any]:
@@ -460,7 +440,7 @@ def _pool_settings(
             f"pool_options: maxsize ({options['maxsize']}) must be at least minsize ({options['minsize']}) and 1"
         )
     if "pool_recycle" in options and options["pool_recycle"] != -1:
-        _positive("pool_options['pool_recycle']", options["pool_recycle"])
+        positive_seconds("pool_options['pool_recycle']", options["pool_recycle"])
     # The server stops a statement that runs too long (MariaDB; both bound lock waits).
     # /*M! ... */ is run by MariaDB only: MySQL 8 has no max_statement_time.
     seconds = f"{statement_timeout:.3f}".rstrip("0").rstrip(".")

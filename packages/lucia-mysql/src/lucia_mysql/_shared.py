@@ -21,8 +21,6 @@ _T = TypeVar("_T")
 
 #: pymysql.constants.CLIENT.FOUND_ROWS: UPDATE reports the rows it matched, as on the other databases.
 _FOUND_ROWS = 1 << 1
-#: How much longer than ``statement_timeout`` the client waits before it gives up on the server.
-_CLIENT_MARGIN = 1.0
 #: Client error numbers (2003 can't connect, 2006 server gone, 2013 lost connection, ...)
 #: and server ones (1053 shutdown, 1077 normal shutdown, 1152/1158-1161 aborted or network
 #: errors, 1927 connection killed, 2055 lost connection) that mean "the server cannot be used now".

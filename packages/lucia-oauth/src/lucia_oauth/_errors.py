@@ -4,6 +4,8 @@
 subclass, which keeps a stable :attr:`~lucia.LuciaError.code`. Catch the type you handle
 (``except LuciaOAuthStateError``) or the root; log the code. ``LuciaOAuthError(code)``
 still works and builds the subclass that owns ``code``.
+
+The public names are listed once, in ``lucia_oauth.__all__``.
 """
 
 from __future__ import annotations
@@ -12,21 +14,6 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, get_args
 
 from lucia import LuciaError
-
-__all__ = [
-    "OAUTH_ERROR_CODES",
-    "LuciaOAuthCallbackError",
-    "LuciaOAuthConfigurationError",
-    "LuciaOAuthError",
-    "LuciaOAuthIdTokenError",
-    "LuciaOAuthInsecureEndpointError",
-    "LuciaOAuthNetworkError",
-    "LuciaOAuthProviderError",
-    "LuciaOAuthRequestError",
-    "LuciaOAuthResponseError",
-    "LuciaOAuthStateError",
-    "OAuthErrorCode",
-]
 
 OAuthErrorCode = Literal[
     "OAUTH_INVALID_STATE",

@@ -66,31 +66,15 @@ class Browser:
         return self._store(await self.client.post(url, data=data, headers=headers))
 
 
-def _client_options(emulator: Any, name: str) -> dict[str, Any]:
-    return {
-        "client_id": emulator.client_id,
-        "client_secret": emulator.client_secret,
-        "redirect_uri": emulator.example_redirect_uri(name),
-    }
-
-
 @pytest.fixture
 def providers(auth: Lucia, emulator: Any) -> dict[str, OAuth2Provider]:
     """GitHub (plain OAuth 2.0), Google (OpenID Connect) and Apple (form_post), all emulated."""
     github_url = emulator.url("github")
-    apple = Apple(
-        auth,
-        client_id=emulator.client_id,
-        team_id=emulator.apple_team_id,
-        key_id=emulator.apple_key_id,
-        private_key=emulator.apple_private_key_pem,
-        redirect_uri=emulator.example_redirect_uri("apple"),
-        issuer=emulator.issuer("apple"),
-    )
+    client = {name: emulator.client_options(emulator.example_redirect_uri(name)) for name in ("github", "google")}
     return {
-        "github": GitHub(auth, base_url=github_url, api_base_url=github_url, **_client_options(emulator, "github")),
-        "google": Google(auth, issuer=emulator.issuer("google"), **_client_options(emulator, "google")),
-        "apple": apple,
+        "github": GitHub(auth, base_url=github_url, api_base_url=github_url, **client["github"]),
+        "google": Google(auth, issuer=emulator.issuer("google"), **client["google"]),
+        "apple": Apple(auth, **emulator.apple_options(emulator.example_redirect_uri("apple"))),
     }
 
 

@@ -13,28 +13,13 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from lucia import Lucia
 from lucia_oauth import LuciaOAuthError, LuciaOAuthInsecureEndpointError, OAuth2Provider
-from lucia_oauth.providers import (
-    Apple,
-    Auth0,
-    Discord,
-    Facebook,
-    GitHub,
-    GitLab,
-    Google,
-    Keycloak,
-    LinkedIn,
-    MicrosoftEntraID,
-    Okta,
-    Patreon,
-    Reddit,
-    Slack,
-    Spotify,
-    Twitch,
-)
+from lucia_oauth import providers as named
 
 pytestmark = pytest.mark.anyio
 
 CLIENT = {"client_id": "client-id", "client_secret": "client-secret", "redirect_uri": "https://app.example/callback"}
+#: Apple's options but the private key: Apple signs its own client secret with the team's key.
+APPLE = {"client_id": "c", "team_id": "T", "key_id": "K", "redirect_uri": CLIENT["redirect_uri"]}
 
 
 def b64url_decode(text: str) -> bytes:
@@ -51,49 +36,49 @@ def _pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> str:
     ("cls", "authorization", "token", "user"),
     [
         (
-            GitHub,
+            named.GitHub,
             "https://github.com/login/oauth/authorize",
             "https://github.com/login/oauth/access_token",
             "https://api.github.com/user",
         ),
         (
-            Discord,
+            named.Discord,
             "https://discord.com/oauth2/authorize",
             "https://discord.com/api/oauth2/token",
             "https://discord.com/api/users/@me",
         ),
         (
-            GitLab,
+            named.GitLab,
             "https://gitlab.com/oauth/authorize",
             "https://gitlab.com/oauth/token",
             "https://gitlab.com/api/v4/user",
         ),
         (
-            Facebook,
+            named.Facebook,
             "https://www.facebook.com/v22.0/dialog/oauth",
             "https://graph.facebook.com/v22.0/oauth/access_token",
             "https://graph.facebook.com/v22.0/me",
         ),
         (
-            Twitch,
+            named.Twitch,
             "https://id.twitch.tv/oauth2/authorize",
             "https://id.twitch.tv/oauth2/token",
             "https://api.twitch.tv/helix/users",
         ),
         (
-            Reddit,
+            named.Reddit,
             "https://www.reddit.com/api/v1/authorize",
             "https://www.reddit.com/api/v1/access_token",
             "https://oauth.reddit.com/api/v1/me",
         ),
         (
-            Spotify,
+            named.Spotify,
             "https://accounts.spotify.com/authorize",
             "https://accounts.spotify.com/api/token",
             "https://api.spotify.com/v1/me",
         ),
         (
-            Patreon,
+            named.Patreon,
             "https://www.patreon.com/oauth2/authorize",
             "https://www.patreon.com/api/oauth2/token",
             "https://www.patreon.com/api/oauth2/v2/identity",
@@ -114,33 +99,27 @@ async def test_plain_providers_use_their_real_endpoints_by_default(
 
 async def test_openid_providers_use_their_real_issuers_by_default(auth: Lucia) -> None:
     """Without options an OpenID Connect provider discovers from the provider's documented issuer."""
-    apple = Apple(
-        auth,
-        client_id="c",
-        team_id="T",
-        key_id="K",
-        private_key=_pem(ec.generate_private_key(ec.SECP256R1())),
-        redirect_uri=CLIENT["redirect_uri"],
-    )
-    assert Google(auth, **CLIENT).issuer == "https://accounts.google.com"
-    assert LinkedIn(auth, **CLIENT).issuer == "https://www.linkedin.com/oauth"
-    assert Slack(auth, **CLIENT).issuer == "https://slack.com"
+    apple = named.Apple(auth, private_key=_pem(ec.generate_private_key(ec.SECP256R1())), **APPLE)
+    assert named.Google(auth, **CLIENT).issuer == "https://accounts.google.com"
+    assert named.LinkedIn(auth, **CLIENT).issuer == "https://www.linkedin.com/oauth"
+    assert named.Slack(auth, **CLIENT).issuer == "https://slack.com"
     assert apple.issuer == "https://appleid.apple.com"
-    assert MicrosoftEntraID(auth, **CLIENT).issuer == "https://login.microsoftonline.com/common/v2.0"
+    assert named.MicrosoftEntraID(auth, **CLIENT).issuer == "https://login.microsoftonline.com/common/v2.0"
 
 
 async def test_tenant_domain_realm_and_base_url_options_build_the_issuer(auth: Lucia) -> None:
     """Auth0/Okta domain, Keycloak base URL + realm, Entra tenant make the issuer; GitLab can be self-managed."""
-    assert Auth0(auth, domain="dev-x.us.auth0.com", **CLIENT).issuer == "https://dev-x.us.auth0.com/"
-    assert Okta(auth, domain="dev-1.okta.com", **CLIENT).issuer == "https://dev-1.okta.com/oauth2/default"
+    assert named.Auth0(auth, domain="dev-x.us.auth0.com", **CLIENT).issuer == "https://dev-x.us.auth0.com/"
+    assert named.Okta(auth, domain="dev-1.okta.com", **CLIENT).issuer == "https://dev-1.okta.com/oauth2/default"
     assert (
-        Okta(auth, domain="dev-1.okta.com", authorization_server_id=None, **CLIENT).issuer == "https://dev-1.okta.com"
+        named.Okta(auth, domain="dev-1.okta.com", authorization_server_id=None, **CLIENT).issuer
+        == "https://dev-1.okta.com"
     )
-    keycloak = Keycloak(auth, base_url="https://sso.example.com/", realm="main", **CLIENT)
+    keycloak = named.Keycloak(auth, base_url="https://sso.example.com/", realm="main", **CLIENT)
     assert keycloak.issuer == "https://sso.example.com/realms/main"
-    entra = MicrosoftEntraID(auth, tenant="contoso.onmicrosoft.com", **CLIENT)
+    entra = named.MicrosoftEntraID(auth, tenant="contoso.onmicrosoft.com", **CLIENT)
     assert entra.issuer == "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0"
-    gitlab = GitLab(auth, base_url="gitlab.example.com", **CLIENT)
+    gitlab = named.GitLab(auth, base_url="gitlab.example.com", **CLIENT)
     assert gitlab.authorization_endpoint == "https://gitlab.example.com/oauth/authorize"
     assert gitlab.userinfo_endpoint == "https://gitlab.example.com/api/v4/user"
 
@@ -148,19 +127,19 @@ async def test_tenant_domain_realm_and_base_url_options_build_the_issuer(auth: L
 @pytest.mark.parametrize(
     ("make", "insecure"),
     [
-        (lambda auth: GitLab(auth, base_url="ftp://gitlab.example.com", **CLIENT), True),
-        (lambda auth: Okta(auth, domain="", **CLIENT), False),
-        (lambda auth: Keycloak(auth, base_url="https://sso.example.com", realm="", **CLIENT), False),
-        (lambda auth: MicrosoftEntraID(auth, tenant="../evil", **CLIENT), False),
+        (lambda auth: named.GitLab(auth, base_url="ftp://gitlab.example.com", **CLIENT), True),
+        (lambda auth: named.Okta(auth, domain="", **CLIENT), False),
+        (lambda auth: named.Keycloak(auth, base_url="https://sso.example.com", realm="", **CLIENT), False),
+        (lambda auth: named.MicrosoftEntraID(auth, tenant="../evil", **CLIENT), False),
         # H10: plain http off loopback, for every kind of host option
-        (lambda auth: GitHub(auth, base_url="http://github.example", **CLIENT), True),
-        (lambda auth: GitHub(auth, api_base_url="http://api.github.example", **CLIENT), True),
-        (lambda auth: GitLab(auth, base_url="http://10.1.2.3:8080", **CLIENT), True),
-        (lambda auth: Google(auth, issuer="http://accounts.example", **CLIENT), True),
-        (lambda auth: Auth0(auth, domain="http://tenant.auth0.example", **CLIENT), True),
-        (lambda auth: Okta(auth, domain="http://dev-1.okta.example", **CLIENT), True),
-        (lambda auth: Keycloak(auth, base_url="http://sso.example", realm="main", **CLIENT), True),
-        (lambda auth: MicrosoftEntraID(auth, base_url="http://login.example", **CLIENT), True),
+        (lambda auth: named.GitHub(auth, base_url="http://github.example", **CLIENT), True),
+        (lambda auth: named.GitHub(auth, api_base_url="http://api.github.example", **CLIENT), True),
+        (lambda auth: named.GitLab(auth, base_url="http://10.1.2.3:8080", **CLIENT), True),
+        (lambda auth: named.Google(auth, issuer="http://accounts.example", **CLIENT), True),
+        (lambda auth: named.Auth0(auth, domain="http://tenant.auth0.example", **CLIENT), True),
+        (lambda auth: named.Okta(auth, domain="http://dev-1.okta.example", **CLIENT), True),
+        (lambda auth: named.Keycloak(auth, base_url="http://sso.example", realm="main", **CLIENT), True),
+        (lambda auth: named.MicrosoftEntraID(auth, base_url="http://login.example", **CLIENT), True),
     ],
 )
 async def test_h10_bad_or_plain_http_host_options_are_refused_at_construction(
@@ -175,12 +154,12 @@ async def test_h10_bad_or_plain_http_host_options_are_refused_at_construction(
 
 async def test_google_accepts_its_documented_scheme_less_issuer_only(auth: Lucia) -> None:
     """Google's id_tokens may say iss "accounts.google.com"; nothing else passes, and not for another issuer."""
-    google = Google(auth, **CLIENT)
+    google = named.Google(auth, **CLIENT)
     assert google.is_valid_issuer("https://accounts.google.com")
     assert google.is_valid_issuer("accounts.google.com")
     assert not google.is_valid_issuer("https://accounts.google.com.evil.example")
     assert not google.is_valid_issuer("evil.example")
-    other = Google(auth, issuer="http://127.0.0.1:9/google", **CLIENT)
+    other = named.Google(auth, issuer="http://127.0.0.1:9/google", **CLIENT)
     assert not other.is_valid_issuer("accounts.google.com")
 
 
@@ -196,7 +175,7 @@ async def test_google_accepts_its_documented_scheme_less_issuer_only(auth: Lucia
 async def test_apple_refuses_a_key_that_is_not_p256(auth: Lucia, key: str) -> None:
     """Apple's client secret is ES256: any other private key is a configuration error that shows no key material."""
     with pytest.raises(LuciaOAuthError) as info:
-        Apple(auth, client_id="c", team_id="T", key_id="K", private_key=key, redirect_uri=CLIENT["redirect_uri"])
+        named.Apple(auth, private_key=key, **APPLE)
     assert info.value.code == "OAUTH_CONFIGURATION"
     assert "BEGIN" not in str(info.value)
 
@@ -204,7 +183,7 @@ async def test_apple_refuses_a_key_that_is_not_p256(auth: Lucia, key: str) -> No
 async def test_apple_client_secret_is_a_short_lived_es256_jwt(auth: Lucia) -> None:
     """The client secret verifies with the team key's public half and names team, client and Apple."""
     key = ec.generate_private_key(ec.SECP256R1())
-    apple = Apple(
+    apple = named.Apple(
         auth,
         client_id="com.example.web",
         team_id="TEAM123456",
@@ -232,20 +211,14 @@ async def test_apple_client_secret_is_a_short_lived_es256_jwt(auth: Lucia) -> No
 async def test_apple_asks_for_form_post_only_with_name_or_email(auth: Lucia) -> None:
     """Apple requires response_mode=form_post when the name or email scope is requested, and only then."""
     pem = _pem(ec.generate_private_key(ec.SECP256R1()))
-    options = {
-        "client_id": "c",
-        "team_id": "T",
-        "key_id": "K",
-        "private_key": pem,
-        "redirect_uri": CLIENT["redirect_uri"],
-    }
-    assert Apple(auth, **options).extra_authorization_params() == {"response_mode": "form_post"}
-    assert Apple(auth, scope=[], **options).extra_authorization_params() == {}
+    options = {**APPLE, "private_key": pem}
+    assert named.Apple(auth, **options).extra_authorization_params() == {"response_mode": "form_post"}
+    assert named.Apple(auth, scope=[], **options).extra_authorization_params() == {}
 
 
 async def test_providers_without_refresh_tokens_refuse_locally(auth: Lucia) -> None:
     """Facebook and Slack issue no refresh tokens: refreshing is refused before any request."""
-    for provider in (Facebook(auth, **CLIENT), Slack(auth, **CLIENT)):
+    for provider in (named.Facebook(auth, **CLIENT), named.Slack(auth, **CLIENT)):
         with pytest.raises(LuciaOAuthError) as info:
             await provider.refresh_access_token("a-refresh-token")
         assert info.value.code == "OAUTH_CONFIGURATION"
@@ -253,7 +226,7 @@ async def test_providers_without_refresh_tokens_refuse_locally(auth: Lucia) -> N
 
 async def test_plain_providers_can_turn_pkce_off_for_a_scope_that_refuses_it(auth: Lucia) -> None:
     """Discord refuses PKCE with role_connections.write: pkce=False sends no challenge and needs no verifier."""
-    discord = Discord(auth, scope=["identify", "role_connections.write"], pkce=False, **CLIENT)
+    discord = named.Discord(auth, scope=["identify", "role_connections.write"], pkce=False, **CLIENT)
     url, _, code_verifier = await discord.get_authorization_url()
     assert code_verifier is None
     assert "code_challenge" not in url
@@ -262,31 +235,31 @@ async def test_plain_providers_can_turn_pkce_off_for_a_scope_that_refuses_it(aut
 async def test_h10_named_providers_accept_loopback_http_for_development(auth: Lucia) -> None:
     """Self-hosted instances on localhost or 127.0.0.0/8 may use http (local development, emulations)."""
     assert (
-        GitLab(auth, base_url="http://localhost:8929", **CLIENT).token_endpoint == "http://localhost:8929/oauth/token"
+        named.GitLab(auth, base_url="http://localhost:8929", **CLIENT).token_endpoint
+        == "http://localhost:8929/oauth/token"
     )
-    keycloak = Keycloak(auth, base_url="http://127.0.0.1:8080", realm="dev", **CLIENT)
+    keycloak = named.Keycloak(auth, base_url="http://127.0.0.1:8080", realm="dev", **CLIENT)
     assert keycloak.issuer == "http://127.0.0.1:8080/realms/dev"
 
 
 async def test_options_are_one_object_per_provider_with_a_typed_signature(auth: Lucia) -> None:
     """Each provider's keyword options are its options dataclass: visible in its signature, kept on .options."""
-    github = GitHub(auth, scope=["read:user"], **CLIENT)
+    github = named.GitHub(auth, scope=["read:user"], **CLIENT)
     assert github.options.scope == ["read:user"] and github.options.base_url is None
     assert "client-secret" not in repr(github.options)
-    parameters = inspect.signature(Keycloak).parameters
+    parameters = inspect.signature(named.Keycloak).parameters
     assert {"auth", "client_id", "client_secret", "redirect_uri", "scope", "base_url", "realm"} <= set(parameters)
     with pytest.raises(TypeError):
-        GitHub(auth, realm="main", **CLIENT)  # type: ignore[call-arg]
+        named.GitHub(auth, realm="main", **CLIENT)  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        Keycloak(auth, base_url="https://sso.example.com", **CLIENT)  # type: ignore[call-arg]
+        named.Keycloak(auth, base_url="https://sso.example.com", **CLIENT)  # type: ignore[call-arg]
 
 
 async def test_apple_takes_a_key_not_a_client_secret(auth: Lucia) -> None:
     """Apple signs its own client secret: a client_secret option is refused, the key never shows in a repr."""
     pem = _pem(ec.generate_private_key(ec.SECP256R1()))
-    options = {"client_id": "c", "team_id": "T", "key_id": "K", "redirect_uri": CLIENT["redirect_uri"]}
     with pytest.raises(LuciaOAuthError) as info:
-        Apple(auth, private_key=pem, client_secret="x", **options)
+        named.Apple(auth, private_key=pem, client_secret="x", **APPLE)
     assert info.value.code == "OAUTH_CONFIGURATION"
-    apple = Apple(auth, private_key=pem, **options)
+    apple = named.Apple(auth, private_key=pem, **APPLE)
     assert "PRIVATE" not in repr(apple.options) and "PRIVATE" not in repr(apple)

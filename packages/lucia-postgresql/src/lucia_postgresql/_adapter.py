@@ -17,9 +17,9 @@ from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from lucia import ConfigurationError, StorageError, StorageTimeoutError, StorageUnavailableError
+from lucia import StorageError, StorageTimeoutError, StorageUnavailableError
 from lucia.adapters import KeyRow, TableRole, UserRow, constraint_error
-from lucia.adapters._lifecycle import AsyncSQLAdapter
+from lucia.adapters._lifecycle import ServerSQLAdapter, positive_seconds
 from lucia.adapters.sql import POSTGRESQL, SQLStatements, TableNames, key_params
 from lucia_postgresql._blocking import BlockingPostgresAdapter
 from lucia_postgresql._errors import result_names, storage_error
@@ -31,15 +31,13 @@ _Op = Callable[[AsyncConnection[Any]], Awaitable[_T]]
 
 #: A ``scheme://`` prefix, to refuse another database's URL with a clear message.
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
-#: How much longer than ``statement_timeout`` the client waits before it gives up on the server.
-_CLIENT_MARGIN = 1.0
 #: psycopg_pool's ``reconnect_timeout`` for the adapter's own pool (its default is 5 minutes).
 _RECONNECT_TIMEOUT = 10.0
 #: How long a call waits for a pooled connection while the server refuses new ones.
 _REFUSED_WAIT = 0.25
 
 
-class PostgresAdapter(AsyncSQLAdapter):
+class PostgresAdapter(ServerSQLAdapter):
     """Users, keys, sessions, throttling and passkeys in PostgreSQL, on psycopg 3's async API.
 
     ::
@@ -103,11 +101,7 @@ class PostgresAdapter(AsyncSQLAdapter):
         pool_timeout: float = 3.0,
         statement_timeout: float = 5.0,
     ) -> None:
-        self._connect_timeout = _positive("connect_timeout", connect_timeout)
-        self._pool_timeout = _positive("pool_timeout", pool_timeout)
-        self._statement_timeout = _positive("statement_timeout", statement_timeout)
-        #: How long the client waits for a statement's answer before it gives up on the server.
-        self._statement_limit = self._statement_timeout + _CLIENT_MARGIN
+        self._start(connect_timeout, pool_timeout, statement_timeout)
         self._health = _Health()
         if isinstance(pool, str):
             self._conninfo = pool
@@ -124,10 +118,6 @@ class PostgresAdapter(AsyncSQLAdapter):
         else:
             raise TypeError("PostgresAdapter takes a conninfo string or a psycopg_pool.AsyncConnectionPool")
         self._opened = not self._owns_pool
-        #: The process the pool's connections belong to (see :meth:`_forget_inherited_pool`).
-        self._pid = os.getpid()
-        #: Pools inherited from a parent process: kept, never used nor closed here.
-        self._inherited: list[AsyncConnectionPool[Any]] = []
         self._sql = SQLStatements(POSTGRESQL, tables)
         self._twin: BlockingPostgresAdapter | None = None
         names = self._sql.tables
@@ -202,14 +192,7 @@ class PostgresAdapter(AsyncSQLAdapter):
 
     async def connect(self) -> None:
         """Open the adapter's own pool (done on first use; a given pool is left alone)."""
-        if self._pid != os.getpid():
-            self._forget_inherited_pool()
-        if not self._owns_pool and self._inherited:
-            raise ConfigurationError(
-                "the psycopg pool given to PostgresAdapter was opened before os.fork(): its connections "
-                "belong to the parent process. Open the pool in each worker process, or give PostgresAdapter "
-                "a conninfo string (it then opens a pool of its own in each process)."
-            )
+        self._enter_process()
         if not self._opened:
             await self._pool.open(wait=False)
             self._opened = True
@@ -570,12 +553,6 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
-    return float(value)
-
-
 def _checked_pool_options(conninfo: str, pool_options: Mapping[str, Any] | None) -> dict[str, Any]:
     scheme = _URL_SCHEME.match(conninfo)
     if scheme is not None and scheme.group(1).lower() not in ("postgresql", "postgres"):
@@ -602,5 +579,5 @@ def _checked_pool_options(conninfo: str, pool_options: Mapping[str, Any] | None)
         raise ValueError(f"pool_options: max_size ({max_size}) must be at least min_size ({min_size}) and 1")
     for name in ("max_idle", "max_lifetime", "reconnect_timeout"):
         if name in options:
-            _positive(f"pool_options[{name!r}]", options[name])
+            positive_seconds(f"pool_options[{name!r}]", options[name])
     return options

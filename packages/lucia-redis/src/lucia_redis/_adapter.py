@@ -65,9 +65,9 @@ from typing import Any, Final
 
 from lucia import DuplicateSessionError, InvalidInputError
 from lucia.adapters import SESSION_POLICY_COLUMNS, SessionRow
-from lucia.adapters._lifecycle import guarded
-from lucia_redis._blocking import RedisStore
-from lucia_redis._guard import DEFAULT_TIMEOUT_MS, RedisClient, text
+from lucia.adapters._lifecycle import RecordSessions, guarded
+from lucia_redis._blocking import LuaScript, RedisStore
+from lucia_redis._guard import text
 
 __all__ = ["RedisSessionAdapter"]
 
@@ -186,7 +186,7 @@ def _previous_id(fields: Hash) -> str | None:
     return previous
 
 
-class RedisSessionAdapter(RedisStore):
+class RedisSessionAdapter(RedisStore, RecordSessions[Hash]):
     """Sessions in Redis or Redis Cluster; users live in another adapter.
 
     ::
@@ -225,19 +225,12 @@ class RedisSessionAdapter(RedisStore):
             integer or ``None``.
     """
 
-    def __init__(
-        self, redis: RedisClient, *, key_prefix: str = "", timeout_ms: int | None = DEFAULT_TIMEOUT_MS
-    ) -> None:
-        super().__init__(redis, key_prefix=key_prefix, timeout_ms=timeout_ms)
-        self._create = redis.register_script(_CREATE)
-        self._commit = redis.register_script(_COMMIT)
-        self._confirm = redis.register_script(_CONFIRM)
-        self._take = redis.register_script(_TAKE)
-        self._update = redis.register_script(_UPDATE)
-        self._index_script = redis.register_script(_INDEX)
-
-    def __repr__(self) -> str:
-        return f"RedisSessionAdapter(key_prefix={self._prefix!r})"
+    _create = LuaScript(_CREATE)
+    _commit = LuaScript(_COMMIT)
+    _confirm = LuaScript(_CONFIRM)
+    _take = LuaScript(_TAKE)
+    _update = LuaScript(_UPDATE)
+    _index_script = LuaScript(_INDEX)
 
     @property
     def key_prefix(self) -> str:
@@ -327,31 +320,19 @@ class RedisSessionAdapter(RedisStore):
         await self._unindex(user_id, *gone)
         return list(visible.values())
 
-    # -- the SessionAdapter contract -------------------------------------------------
+    # -- the SessionAdapter contract (reads, set_session and delete_session: RecordSessions) ----
 
-    async def session_columns(self) -> frozenset[str] | None:
-        """``None``: every field and any attribute is stored."""
-        return None
+    def _session_row(self, record: Hash) -> SessionRow:
+        return _decode(record)
 
-    @guarded
-    async def get_session(self, session_id: str) -> SessionRow | None:
-        """The session with this id, or its renewal within the grace window, or ``None`` (one ``HGETALL``)."""
-        fields = await self._visible(session_id)
-        return None if fields is None else _decode(fields)
+    async def _visible_session(self, session_id: str) -> Hash | None:
+        return await self._visible(session_id)
 
-    @guarded
-    async def get_sessions_by_user_id(self, user_id: str) -> list[SessionRow]:
-        """Every stored session of a user, each once."""
-        return [_decode(fields) for fields in await self._user_hashes(user_id)]
+    async def _visible_user_sessions(self, user_id: str) -> list[Hash]:
+        return await self._user_hashes(user_id)
 
-    @guarded
-    async def set_session(self, session: SessionRow, *, max_per_user: int | None = None) -> None:
-        """Store a session, then index it; with ``max_per_user``, revoke the oldest beyond it.
-
-        Raises:
-            LuciaError: ``AUTH_DUPLICATE_SESSION_ID`` if a session with this id exists.
-            InvalidInputError: Attributes that do not encode as JSON.
-        """
+    async def _insert_session(self, session: SessionRow) -> None:
+        """Store a session, then index it (``InvalidInputError`` for attributes that do not encode as JSON)."""
         try:
             stored = await self._store(session)
         except ValueError as exc:
@@ -359,11 +340,6 @@ class RedisSessionAdapter(RedisStore):
         if not stored:
             raise DuplicateSessionError(None, "a session with this id already exists")
         await self._index(session.user_id, session.id, session.idle_expires)
-        if max_per_user is None:
-            return
-        hashes = await self._user_hashes(session.user_id)
-        rows = sorted((_decode(fields) for fields in hashes), key=lambda r: (r.created_at or 0, r.id), reverse=True)
-        await self._revoke_all([row.id for row in rows[max_per_user:]])
 
     @guarded
     async def renew_session(self, session_id: str, renewed: SessionRow) -> bool:
@@ -397,15 +373,7 @@ class RedisSessionAdapter(RedisStore):
         await self._index(json.loads(fields["row"])["user_id"], session_id, idle_expires)
         await self._update(keys=[self.session_key(session_id)], args=[active_expires, idle_expires])
 
-    @guarded
-    async def delete_session(self, session_id: str) -> None:
-        """Take the session (and the renewal it points at), then drop them from the index."""
-        await self._revoke(session_id)
-
-    async def _revoke(self, session_id: str) -> None:
-        await self._revoke_all([session_id])
-
-    async def _revoke_all(self, session_ids: Sequence[str]) -> None:
+    async def _revoke_sessions(self, session_ids: Sequence[str]) -> None:
         """Take each session and every renewal its hash points at, then drop them from the indexes.
 
         One take after another: a call never needs more than one connection, so a burst
@@ -437,4 +405,4 @@ class RedisSessionAdapter(RedisStore):
                 if session_id == except_session_id or (fields and _previous_id(fields) == except_session_id)
             }
             members = [m for m in members if m not in kept]
-        await self._revoke_all(members)
+        await self._revoke_sessions(members)

@@ -36,7 +36,7 @@ from lucia_redis._guard import DEFAULT_TIMEOUT_MS, Guard, RedisClient, check_pre
 if TYPE_CHECKING:
     from redis.commands.core import Script
 
-__all__ = ["RedisStore", "SyncCommands", "sync_client_factory"]
+__all__ = ["LuaScript", "RedisStore", "SyncCommands", "sync_client_factory"]
 
 SyncClient = Union[redis.Redis, redis.cluster.RedisCluster]
 
@@ -264,15 +264,42 @@ class _SyncScript:
 S = TypeVar("S", bound="RedisStore")
 
 
+class LuaScript:
+    """A Lua script declared on a store class (``_hit = LuaScript(_HIT)``), run as ``self._hit(keys=..., args=...)``.
+
+    Each store object registers it on its own client (redis-py's ``register_script``, no
+    round trip) at its first use, and keeps it.
+    """
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, store: RedisStore | None, owner: type | None = None) -> Any:
+        if store is None:
+            return self
+        script = store._redis.register_script(self._source)
+        store.__dict__[self._name] = script  # from now on the object's own attribute
+        return script
+
+
 class RedisStore:
     """What the session adapter and the throttle store share: the client, its ownership, the twin."""
 
-    def __init__(self, redis: RedisClient | SyncCommands, *, key_prefix: str, timeout_ms: int | None) -> None:
+    def __init__(
+        self, redis: RedisClient | SyncCommands, *, key_prefix: str = "", timeout_ms: int | None = DEFAULT_TIMEOUT_MS
+    ) -> None:
         self._prefix = check_prefix(key_prefix)
         self._guard = Guard(timeout_ms)
         self._redis: RedisClient | SyncCommands = redis
         self._owned = False
         self._twin: Any = self if isinstance(redis, SyncCommands) else None  # a twin is its own twin
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(key_prefix={self._prefix!r})"
 
     @classmethod
     def from_url(

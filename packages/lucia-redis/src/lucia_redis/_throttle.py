@@ -7,8 +7,8 @@ from typing import Final
 
 from lucia.adapters._lifecycle import guarded
 from lucia.throttle import Backoff, ThrottleState
-from lucia_redis._blocking import RedisStore
-from lucia_redis._guard import DEFAULT_TIMEOUT_MS, RedisClient, text
+from lucia_redis._blocking import LuaScript, RedisStore
+from lucia_redis._guard import text
 
 __all__ = ["RedisThrottleStore"]
 
@@ -136,17 +136,10 @@ class RedisThrottleStore(RedisStore):
         ValueError: A prefix with a hash tag, or a bad ``timeout_ms``.
     """
 
-    def __init__(
-        self, redis: RedisClient, *, key_prefix: str = "", timeout_ms: int | None = DEFAULT_TIMEOUT_MS
-    ) -> None:
-        super().__init__(redis, key_prefix=key_prefix, timeout_ms=timeout_ms)
-        self._hit = redis.register_script(_HIT)
-        self._add_event = redis.register_script(_ADD_EVENT)
-        self._remove_event = redis.register_script(_REMOVE_EVENT)
-        self._cleanup = redis.register_script(_CLEANUP)
-
-    def __repr__(self) -> str:
-        return f"RedisThrottleStore(key_prefix={self._prefix!r})"
+    _hit = LuaScript(_HIT)
+    _add_event = LuaScript(_ADD_EVENT)
+    _remove_event = LuaScript(_REMOVE_EVENT)
+    _cleanup = LuaScript(_CLEANUP)
 
     def _stem(self, bucket: int) -> str:
         return f"{self._prefix}throttle:{{lucia-throttle-{bucket}}}:"

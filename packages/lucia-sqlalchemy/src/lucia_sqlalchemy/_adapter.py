@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, false, literal_column, select
 from sqlalchemy.engine import URL
@@ -31,6 +31,8 @@ from lucia_sqlalchemy._tables import LuciaTables, lucia_tables
 from lucia_sqlalchemy._throttle import SQLAlchemyThrottleStore
 
 __all__ = ["SQLAlchemyAdapter"]
+
+_R = TypeVar("_R")
 
 #: Every adapter, so that a forked worker stops using the connections its engine inherited.
 _adapters: weakref.WeakSet[SQLAlchemyAdapter] = weakref.WeakSet()
@@ -217,10 +219,21 @@ class SQLAlchemyAdapter(Lifecycle):
             params[column.key] = value
         return params
 
+    async def _first_by_id(
+        self, statement: Executable, value: str, decode: Callable[[tuple[Any, ...]], _R]
+    ) -> _R | None:
+        """The first row of a query on one id (``:id``), decoded; or ``None``."""
+        row = await self._db.first(statement, {ID: value})
+        return None if row is None else decode(tuple(row))
+
+    async def _all_by_id(self, statement: Executable, value: str, decode: Callable[[tuple[Any, ...]], _R]) -> list[_R]:
+        """Every row of a query on one id (``:id``), decoded."""
+        return [decode(tuple(row)) for row in await self._db.all(statement, {ID: value})]
+
     async def get_user(self, user_id: str) -> UserRow | None:
         """Return the user row, or ``None``."""
-        row = await self._db.first(self._sql.get_user, {ID: user_id})
-        return None if row is None else SQLStatements.user_row(self._sql.user_names, tuple(row))
+        names = self._sql.user_names
+        return await self._first_by_id(self._sql.get_user, user_id, lambda row: SQLStatements.user_row(names, row))
 
     async def set_user(self, user: UserRow, key: KeyRow | None) -> None:
         """Insert a user and its primary key in one transaction."""
@@ -256,13 +269,11 @@ class SQLAlchemyAdapter(Lifecycle):
 
     async def get_key(self, key_id: str) -> KeyRow | None:
         """Return the key row, or ``None``."""
-        row = await self._db.first(self._sql.get_key, {ID: key_id})
-        return None if row is None else SQLStatements.key_row(tuple(row))
+        return await self._first_by_id(self._sql.get_key, key_id, SQLStatements.key_row)
 
     async def get_keys_by_user_id(self, user_id: str) -> list[KeyRow]:
         """Every key of a user."""
-        rows = await self._db.all(self._sql.get_keys_by_user_id, {ID: user_id})
-        return [SQLStatements.key_row(tuple(row)) for row in rows]
+        return await self._all_by_id(self._sql.get_keys_by_user_id, user_id, SQLStatements.key_row)
 
     async def set_key(self, key: KeyRow) -> None:
         """Insert a key."""
@@ -323,7 +334,7 @@ class SQLAlchemyAdapter(Lifecycle):
     async def get_sessions_by_user_id(self, user_id: str) -> list[SessionRow]:
         """Every session of a user."""
         s = await self._session_statements()
-        return [s.layout.session_row(tuple(row)) for row in await self._db.all(s.get_by_user_id, {ID: user_id})]
+        return await self._all_by_id(s.get_by_user_id, user_id, s.layout.session_row)
 
     async def set_session(self, session: SessionRow, *, max_per_user: int | None = None) -> None:
         """Insert a session; with ``max_per_user``, drop the oldest beyond it in the same transaction.
@@ -403,13 +414,11 @@ class SQLAlchemyAdapter(Lifecycle):
 
     async def get_passkey_credential(self, credential_id: str) -> PasskeyCredentialRow | None:
         """Return a credential, or ``None``."""
-        row = await self._db.first(self._sql.get_passkey, {ID: credential_id})
-        return None if row is None else SQLStatements.passkey_row(tuple(row))
+        return await self._first_by_id(self._sql.get_passkey, credential_id, SQLStatements.passkey_row)
 
     async def get_passkey_credentials_by_user_id(self, user_id: str) -> list[PasskeyCredentialRow]:
         """Every credential of a user."""
-        rows = await self._db.all(self._sql.get_passkeys_by_user_id, {ID: user_id})
-        return [SQLStatements.passkey_row(tuple(row)) for row in rows]
+        return await self._all_by_id(self._sql.get_passkeys_by_user_id, user_id, SQLStatements.passkey_row)
 
     async def update_passkey_credential_use(
         self, credential_id: str, *, expected_sign_count: int, sign_count: int, backed_up: bool, last_used_at: int

@@ -52,7 +52,7 @@ from lucia_webauthn._response import (
     parse_authentication_response,
     parse_registration_response,
 )
-from lucia_webauthn._verify import Asserted, verify_assertion, verify_registration
+from lucia_webauthn._verify import Asserted, Ceremony, verify_assertion, verify_registration
 
 __all__ = ["CHALLENGE_COOKIE_NAMES", "Passkeys"]
 
@@ -233,13 +233,7 @@ class Passkeys:
         stored = read_stored_challenge(row.challenge, row.user_handle)
         if stored.user_handle is None:
             raise WebAuthnChallengeError(None, "the stored ceremony is damaged")
-        registered = verify_registration(
-            parsed,
-            challenge=stored.challenge,
-            rp_id=self.rp_id,
-            origins=list(self.origins),
-            require_user_verification=self._require_user_verification,
-        )
+        registered = verify_registration(parsed, self._ceremony(stored))
         if len(registered.credential_id) > MAX_ID_LENGTH:
             raise WebAuthnResponseError(None, f"the credential id is longer than {MAX_ID_LENGTH} characters")
         credential = PasskeyCredentialRow(
@@ -344,12 +338,9 @@ class Passkeys:
             raise WebAuthnResponseError(None, "the user handle is not the credential's")
         asserted = verify_assertion(
             parsed,
-            challenge=stored.challenge,
-            rp_id=self.rp_id,
-            origins=list(self.origins),
+            self._ceremony(stored),
             public_key=credential.public_key,
             backup_eligible=credential.backup_eligible,
-            require_user_verification=self._require_user_verification,
         )
         used = await self._record_use(credential, asserted)
         try:
@@ -446,6 +437,15 @@ class Passkeys:
     @property
     def _timeout_ms(self) -> int:
         return int(self.challenge_expires_in.total_seconds() * 1000)
+
+    def _ceremony(self, stored: StoredChallenge) -> Ceremony:
+        """What a response to the ceremony of ``stored`` must answer, on this relying party."""
+        return Ceremony(
+            challenge=stored.challenge,
+            rp_id=self.rp_id,
+            origins=list(self.origins),
+            require_user_verification=self._require_user_verification,
+        )
 
     def _now_ms(self) -> int:
         return int(self.auth.clock() * 1000)

@@ -11,7 +11,9 @@ response can never raise a clone alarm).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from webauthn import verify_authentication_response, verify_registration_response
 from webauthn.helpers import parse_client_data_json
@@ -21,7 +23,9 @@ from webauthn.helpers.structs import CredentialDeviceType
 from lucia_webauthn._errors import WebAuthnResponseError
 from lucia_webauthn._response import AuthenticationResponse, RegistrationResponse, b64url_decode, b64url_encode
 
-__all__ = ["Asserted", "Registered", "verify_assertion", "verify_registration"]
+__all__ = ["Asserted", "Ceremony", "Registered", "verify_assertion", "verify_registration"]
+
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,35 +49,35 @@ class Asserted:
     backed_up: bool
 
 
-def verify_registration(
-    response: RegistrationResponse,
-    *,
-    challenge: bytes,
-    rp_id: str,
-    origins: list[str],
-    require_user_verification: bool,
-) -> Registered:
-    """Verify a registration response against its challenge.
+@dataclass(frozen=True, slots=True)
+class Ceremony:
+    """What a response must answer: the stored challenge, this relying party and its UV policy."""
+
+    challenge: bytes
+    rp_id: str
+    origins: list[str]
+    require_user_verification: bool
+
+
+def verify_registration(response: RegistrationResponse, ceremony: Ceremony) -> Registered:
+    """Verify a registration response against its ceremony.
 
     Raises:
         WebAuthnResponseError: It failed any check (``INVALID_RESPONSE``).
     """
-    _refuse_cross_origin(response.credential["response"]["clientDataJSON"])
-    try:
-        verified = verify_registration_response(
+    verified = _verified(
+        response.credential,
+        lambda: verify_registration_response(
             credential=response.credential,
-            expected_challenge=challenge,
-            expected_rp_id=rp_id,
-            expected_origin=origins,
+            expected_challenge=ceremony.challenge,
+            expected_rp_id=ceremony.rp_id,
+            expected_origin=ceremony.origins,
             require_user_presence=True,
-            require_user_verification=require_user_verification,
-        )
-    except WebAuthnException as exc:
-        raise WebAuthnResponseError(None, f"the registration failed verification: {_reason(exc)}") from exc
-    except Exception as exc:
-        # Some of py_webauthn's parsers raise plain ValueError/KeyError/TypeError on
-        # junk inside well-formed base64url; any failure here means "not verified".
-        raise WebAuthnResponseError(None, "the registration response is malformed") from exc
+            require_user_verification=ceremony.require_user_verification,
+        ),
+        failed="the registration failed verification",
+        malformed="the registration response is malformed",
+    )
     credential_id = b64url_encode(verified.credential_id)
     if credential_id != response.credential_id:
         raise WebAuthnResponseError(None, "the attested credential id differs from the response's id")
@@ -88,16 +92,9 @@ def verify_registration(
 
 
 def verify_assertion(
-    response: AuthenticationResponse,
-    *,
-    challenge: bytes,
-    rp_id: str,
-    origins: list[str],
-    public_key: bytes,
-    backup_eligible: bool,
-    require_user_verification: bool,
+    response: AuthenticationResponse, ceremony: Ceremony, *, public_key: bytes, backup_eligible: bool
 ) -> Asserted:
-    """Verify an authentication response against its challenge and the stored public key.
+    """Verify an authentication response against its ceremony and the stored public key.
 
     The signature counter is not judged here: the caller compares it with the stored
     one, after this has proven the signature.
@@ -105,22 +102,21 @@ def verify_assertion(
     Raises:
         WebAuthnResponseError: It failed any check (``INVALID_RESPONSE``).
     """
-    _refuse_cross_origin(response.credential["response"]["clientDataJSON"])
-    try:
-        verified = verify_authentication_response(
+    verified = _verified(
+        response.credential,
+        lambda: verify_authentication_response(
             credential=response.credential,
-            expected_challenge=challenge,
-            expected_rp_id=rp_id,
-            expected_origin=origins,
+            expected_challenge=ceremony.challenge,
+            expected_rp_id=ceremony.rp_id,
+            expected_origin=ceremony.origins,
             credential_public_key=public_key,
             # 0 turns py_webauthn's counter check off (it runs before the signature check).
             credential_current_sign_count=0,
-            require_user_verification=require_user_verification,
-        )
-    except WebAuthnException as exc:
-        raise WebAuthnResponseError(None, f"the sign-in failed verification: {_reason(exc)}") from exc
-    except Exception as exc:  # see verify_registration
-        raise WebAuthnResponseError(None, "the authentication response is malformed") from exc
+            require_user_verification=ceremony.require_user_verification,
+        ),
+        failed="the sign-in failed verification",
+        malformed="the authentication response is malformed",
+    )
     eligible = verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE
     if eligible != backup_eligible:
         # WebAuthn L3 §7.2: a credential's backup eligibility is fixed at creation.
@@ -128,6 +124,26 @@ def verify_assertion(
     return Asserted(
         sign_count=verified.new_sign_count, backup_eligible=eligible, backed_up=verified.credential_backed_up
     )
+
+
+def _verified(credential: Mapping[str, Any], verify: Callable[[], _V], *, failed: str, malformed: str) -> _V:
+    """Refuse a cross-origin response, then run py_webauthn's ``verify``; any failure is ``INVALID_RESPONSE``.
+
+    Args:
+        credential: The response's JSON (its ``response.clientDataJSON`` is read first).
+        verify: The py_webauthn call.
+        failed: The message when py_webauthn refuses the response (its reason is appended).
+        malformed: The message when ``verify`` fails otherwise.
+    """
+    _refuse_cross_origin(credential["response"]["clientDataJSON"])
+    try:
+        return verify()
+    except WebAuthnException as exc:
+        raise WebAuthnResponseError(None, f"{failed}: {_reason(exc)}") from exc
+    except Exception as exc:
+        # Some of py_webauthn's parsers raise plain ValueError/KeyError/TypeError on
+        # junk inside well-formed base64url; any failure here means "not verified".
+        raise WebAuthnResponseError(None, malformed) from exc
 
 
 def _refuse_cross_origin(client_data_json: str) -> None:

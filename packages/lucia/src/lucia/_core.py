@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from types import TracebackType
 from typing import Any, Literal, Union
 
 from lucia._blocking import blocking_twin
 from lucia._config import CsrfProtection, SessionCookieOptions, SessionExpiresIn
+from lucia._connectable import Connectable
 from lucia._crypto import TOKEN_PATTERN, generate_random_id, generate_token, hash_token
 from lucia._csrf import CsrfPolicy
 from lucia._errors import (
@@ -88,7 +88,7 @@ def _ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, _UTC)
 
 
-class Lucia:
+class Lucia(Connectable):
     """Lucia's entry point. Every method that touches storage is ``async``.
 
     Args:
@@ -253,15 +253,6 @@ class Lucia:
             close = getattr(adapter, "close", None)
             if close is not None:
                 await close()
-
-    async def __aenter__(self) -> Lucia:
-        await self.connect()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     async def _inspect(self) -> None:
         columns = await self.sessions.session_columns()

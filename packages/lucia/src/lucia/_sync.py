@@ -414,18 +414,18 @@ class SyncAttempt:
         self._auth._do(self._inner.failed)
 
 
-class SyncAuthRequest:
-    """:class:`lucia.AuthRequest` for synchronous views: the same methods, without ``await``.
+class AuthRequestWrapper:
+    """What a wrapper of an :class:`lucia.AuthRequest` passes straight through to it.
+
+    A subclass adds ``validate_user()`` and ``validate()`` in its own flavour (without
+    ``await``, or awaited on another loop).
 
     Attributes:
-        auth: The :class:`SyncLucia` the request is bound to (``request.auth.auth.create_session(...)``).
+        inner: The wrapped :class:`lucia.AuthRequest`.
     """
 
-    def __init__(self, auth: SyncLucia, inner: AuthRequest) -> None:
-        self.auth = auth
+    def __init__(self, inner: AuthRequest) -> None:
         self.inner = inner
-        if auth._native is not None and inner.auth is auth.auth:
-            inner.auth = auth._native  # the native path validates through the blocking twins
 
     @property
     def credentials(self) -> RequestCredentials:
@@ -442,6 +442,24 @@ class SyncAuthRequest:
         """The client's address (after the trusted-proxy rules)."""
         return self.inner.client
 
+    def set_session(self, session: Session | None) -> None:
+        """Set (or with ``None`` clear) the session cookie and the cached result."""
+        self.inner.set_session(session)
+
+
+class SyncAuthRequest(AuthRequestWrapper):
+    """:class:`lucia.AuthRequest` for synchronous views: the same methods, without ``await``.
+
+    Attributes:
+        auth: The :class:`SyncLucia` the request is bound to (``request.auth.auth.create_session(...)``).
+    """
+
+    def __init__(self, auth: SyncLucia, inner: AuthRequest) -> None:
+        super().__init__(inner)
+        self.auth = auth
+        if auth._native is not None and inner.auth is auth.auth:
+            inner.auth = auth._native  # the native path validates through the blocking twins
+
     def validate_user(self) -> tuple[Session, User] | tuple[None, None]:
         """The request's live session and its user, or ``(None, None)``."""
         return self.auth._do(self.inner.validate_user)
@@ -449,7 +467,3 @@ class SyncAuthRequest:
     def validate(self) -> Session | None:
         """The request's live session, or ``None``. Renews an idle session and sets its cookie."""
         return self.auth._do(self.inner.validate)
-
-    def set_session(self, session: Session | None) -> None:
-        """Set (or with ``None`` clear) the session cookie and the cached result."""
-        self.inner.set_session(session)

@@ -331,7 +331,19 @@ class Throttle:
         raise TooManyRequestsError(retry_after=event.retry_after)
 
 
-class MemoryThrottleStore:
+class _InProcessStore:
+    """A store in this process's memory (the in-memory adapter and throttle store): its twin is itself under a lock."""
+
+    _twin: SerializedTwin | None = None
+
+    def blocking_twin(self) -> Any:
+        """This store under a lock, for the threads of :class:`lucia.SyncLucia`'s native path."""
+        if self._twin is None:
+            self._twin = SerializedTwin(self)
+        return self._twin
+
+
+class MemoryThrottleStore(_InProcessStore):
     """Throttle state in this process's memory: one worker process only.
 
     Every method runs without awaiting, so each is atomic on its event loop (and it
@@ -341,16 +353,9 @@ class MemoryThrottleStore:
     def __init__(self) -> None:
         self._states: dict[str, tuple[ThrottleState, int]] = {}
         self._events: dict[str, dict[str, tuple[int, int]]] = {}
-        self._twin: SerializedTwin | None = None
 
     def __repr__(self) -> str:
         return "MemoryThrottleStore()"
-
-    def blocking_twin(self) -> Any:
-        """This store under a lock, for the threads of :class:`lucia.SyncLucia`'s native path."""
-        if self._twin is None:
-            self._twin = SerializedTwin(self)
-        return self._twin
 
     async def get_state(self, key: str) -> ThrottleState | None:
         """The state of ``key``, or ``None``."""

@@ -10,31 +10,14 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from _scenario import Servers
 
 from lucia.testing import FakeClock
 
-# The test modules import the shared suite as ``_scenario`` (importlib import mode
-# puts no test directory on sys.path by itself).
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-from _scenario import Servers  # noqa: E402
 
 #: docs/examples/frameworks/: the runnable apps the docs show and these tests run.
 EXAMPLES = HERE.parents[3] / "docs" / "examples" / "frameworks"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """Async tests run on asyncio."""
-    return "asyncio"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """The clock of the app under test; the scenario moves it to make a session idle."""
-    return FakeClock()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from lucia_testkit._lucia_js import LUCIA_JS_DDL, lucia_js_user_id
 from lucia_testkit._process import npm_ci, stop_process, wait_for_port
 from lucia_testkit._proxy import FaultProxy
 from lucia_testkit._secantus import secantus_server
+from lucia_testkit._surface import check_public_surface, pinned_surface
 from lucia_testkit._version import __version__
 
 __all__ = [
@@ -31,11 +32,13 @@ __all__ = [
     "REDIS_URL",
     "FaultProxy",
     "__version__",
+    "check_public_surface",
     "fresh_mysql_database",
     "fresh_postgres_database",
     "lucia_js_user_id",
     "mysql_connect_args",
     "npm_ci",
+    "pinned_surface",
     "redis_server_url",
     "secantus_server",
     "stop_process",

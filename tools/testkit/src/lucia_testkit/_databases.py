@@ -111,12 +111,16 @@ def fresh_mysql_database(
     except pymysql.err.OperationalError as exc:
         require_service("mysql", f"cannot connect to {url}: {exc}")
     name = unique_name(prefix)
+    statements = list(ddl)
     try:
         with admin.cursor() as cursor:
             cursor.execute(f"CREATE DATABASE {name}" + (f" CHARACTER SET {charset}" if charset else ""))
-            cursor.execute(f"USE {name}")
-            for statement in ddl:
-                cursor.execute(statement)
+        if statements:
+            # Not on the admin connection: a test that kills the database's connections spares it.
+            conn = pymysql.connect(**mysql_connect_args(url), database=name, autocommit=True)
+            with conn, conn.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
         yield _with_database(url, name)
     finally:
         with admin.cursor() as cursor:

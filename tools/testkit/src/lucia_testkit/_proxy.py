@@ -91,11 +91,7 @@ class FaultProxy:
             return
 
         async def shutdown() -> None:
-            if self._reopen is not None:
-                self._reopen.cancel()
-            if self._server is not None:
-                self._server.close()
-                self._server = None
+            self._stop_listening()
             for pair in list(self._pairs):
                 pair.close()
 
@@ -104,6 +100,14 @@ class FaultProxy:
         thread.join(timeout=10)
         loop.close()
         self._loop = self._thread = None
+
+    def _stop_listening(self) -> None:
+        """Close the listening socket and cancel a pending reopen (on the proxy's loop)."""
+        if self._reopen is not None:
+            self._reopen.cancel()
+        if self._server is not None:
+            self._server.close()
+            self._server = None
 
     def __enter__(self) -> FaultProxy:
         return self.start()
@@ -128,11 +132,7 @@ class FaultProxy:
         """Refuse new connections (nothing listens) for ``seconds``; open connections are left alone."""
 
         async def refuse() -> None:
-            if self._reopen is not None:
-                self._reopen.cancel()
-            if self._server is not None:
-                self._server.close()
-                self._server = None
+            self._stop_listening()
             loop = asyncio.get_running_loop()
             self._reopen = loop.call_later(seconds, lambda: loop.create_task(self._listen()))
 

@@ -15,15 +15,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from lucia._blocking import SerializedTwin
 from lucia._errors import LuciaError
 from lucia.adapters import ChallengeRow, KeyRow, PasskeyCredentialRow, SessionRow, UserRow
-from lucia.throttle import MemoryThrottleStore
+from lucia.throttle import MemoryThrottleStore, _InProcessStore
 
 __all__ = ["MemoryAdapter"]
 
 
-class MemoryAdapter:
+class MemoryAdapter(_InProcessStore):
     """Users, keys, sessions and passkeys in dictionaries.
 
     Every method is atomic: none awaits inside, so nothing interleaves with it on the
@@ -37,16 +36,9 @@ class MemoryAdapter:
         self.passkeys: dict[str, PasskeyCredentialRow] = {}
         self.challenges: dict[str, ChallengeRow] = {}
         self._throttle = MemoryThrottleStore()
-        self._twin: SerializedTwin | None = None
 
     def __repr__(self) -> str:
         return "MemoryAdapter()"
-
-    def blocking_twin(self) -> Any:
-        """This store under a lock, for the threads of :class:`lucia.SyncLucia`'s native path."""
-        if self._twin is None:
-            self._twin = SerializedTwin(self)
-        return self._twin
 
     def throttle_store(self) -> MemoryThrottleStore:
         """The throttle store that lives with this adapter (one process)."""

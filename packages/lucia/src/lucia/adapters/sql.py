@@ -938,16 +938,28 @@ class SQLAdapter(ABC):
     def _delete_returning(self) -> bool:
         return self._sql.dialect.delete_returning
 
+    async def _consume(self, returning: str, lock: str, delete: str, row_id: str) -> Sequence[Any] | None:
+        """Delete and return one row atomically: one ``DELETE ... RETURNING``, or lock and delete in a transaction.
+
+        Args:
+            returning: The ``DELETE ... RETURNING`` (where the dialect has it).
+            lock: The ``SELECT ... FOR UPDATE`` of the row (where it has not).
+            delete: The ``DELETE`` of the locked row.
+            row_id: The id, the one parameter of all three.
+        """
+        if self._delete_returning:
+            return await self._write_one(returning, (row_id,))
+        async with self._transaction() as tx:
+            row = await tx.one(lock, (row_id,))
+            if row is None or await tx.write(delete, (row_id,)) != 1:
+                return None
+        return row
+
     async def use_single_use_key(self, key_id: str) -> KeyRow | None:
         """Delete and return a single-use key: one ``DELETE ... RETURNING``, or lock and delete."""
-        if self._delete_returning:
-            row = await self._write_one(self._sql.use_single_use_key, (key_id,))
-            return None if row is None else self._sql.key_row(row)
-        async with self._transaction() as tx:
-            row = await tx.one(self._sql.lock_single_use_key, (key_id,))
-            if row is None or await tx.write(self._sql.delete_key_by_id, (key_id,)) != 1:
-                return None
-        return self._sql.key_row(row)
+        sql = self._sql
+        row = await self._consume(sql.use_single_use_key, sql.lock_single_use_key, sql.delete_key_by_id, key_id)
+        return None if row is None else sql.key_row(row)
 
     # -- sessions --------------------------------------------------------------------
 
@@ -1072,14 +1084,9 @@ class SQLAdapter(ABC):
 
     async def use_challenge(self, challenge_id: str) -> ChallengeRow | None:
         """Delete and return a challenge atomically."""
-        if self._delete_returning:
-            row = await self._write_one(self._sql.use_challenge, (challenge_id,))
-            return None if row is None else self._sql.challenge_row(row)
-        async with self._transaction() as tx:
-            row = await tx.one(self._sql.lock_challenge, (challenge_id,))
-            if row is None or await tx.write(self._sql.delete_challenge, (challenge_id,)) != 1:
-                return None
-        return self._sql.challenge_row(row)
+        sql = self._sql
+        row = await self._consume(sql.use_challenge, sql.lock_challenge, sql.delete_challenge, challenge_id)
+        return None if row is None else sql.challenge_row(row)
 
     async def delete_expired_challenges(self, now: int) -> None:
         """Delete expired challenges."""

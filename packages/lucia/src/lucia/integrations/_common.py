@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Union
+from typing import Any, Generic, TypeVar, Union
 
 import anyio.to_thread
 
@@ -27,9 +27,12 @@ __all__ = [
     "UNTRUSTED_ORIGIN_TEXT",
     "AnyLucia",
     "ErrorResponse",
+    "IntegrationOptions",
     "PendingCookies",
+    "RequestOptions",
     "accept",
     "answer_for",
+    "core_of",
     "create_schema",
     "error_response",
     "is_exempt",
@@ -42,6 +45,7 @@ __all__ = [
 logger = logging.getLogger("lucia.integrations")
 
 AnyLucia = Union[Lucia, SyncLucia]
+_A = TypeVar("_A", bound=AnyLucia)
 
 #: The ``403`` body for an unsafe request that says nothing about where it comes from.
 MISSING_ORIGIN_TEXT = (
@@ -116,6 +120,73 @@ def accept(
         return credentials
     missing = request.get("origin") is None and request.get("sec-fetch-site") is None
     return ErrorResponse(403, MISSING_ORIGIN_TEXT if missing else UNTRUSTED_ORIGIN_TEXT)
+
+
+def core_of(auth: AnyLucia) -> Lucia:
+    """The async :class:`~lucia.Lucia` itself, or the one a :class:`~lucia.SyncLucia` runs."""
+    return auth.auth if isinstance(auth, SyncLucia) else auth
+
+
+class RequestOptions(Generic[_A]):
+    """How an integration reads each request: the Lucia it binds, its CSRF exemptions, bearer tokens.
+
+    Attributes:
+        auth: The :class:`~lucia.Lucia` (or :class:`~lucia.SyncLucia`) bound to requests.
+        csrf_exempt_paths: Paths whose unsafe requests are not refused with ``403`` when
+            they fail the CSRF check (an entry ending in ``/`` exempts every path under it).
+        allow_bearer: Also accept ``Authorization: Bearer <token>`` (API clients).
+    """
+
+    __slots__ = ("allow_bearer", "auth", "csrf_exempt_paths")
+
+    auth: _A
+    csrf_exempt_paths: tuple[str, ...]
+    allow_bearer: bool
+
+    def __init__(self, *, auth: _A, csrf_exempt_paths: Collection[str] = (), allow_bearer: bool = False) -> None:
+        self.auth = auth
+        self.csrf_exempt_paths = tuple(csrf_exempt_paths)
+        self.allow_bearer = allow_bearer
+
+    def _accept(self, request: LuciaRequest, path: str) -> RequestCredentials | ErrorResponse:
+        """:func:`accept` with these options: the request's credentials, or the ``403`` to answer."""
+        return accept(core_of(self.auth), request, path, self.csrf_exempt_paths, allow_bearer=self.allow_bearer)
+
+
+class IntegrationOptions(RequestOptions[_A]):
+    """:class:`RequestOptions` and the start-up of an integration that runs Lucia's lifecycle.
+
+    Attributes:
+        create_schema: Create missing tables at start-up (``CREATE TABLE IF NOT EXISTS``).
+        schema: Keyword arguments for the adapter's ``create_schema()``.
+    """
+
+    __slots__ = ("create_schema", "schema")
+
+    def __init__(
+        self,
+        *,
+        auth: _A,
+        csrf_exempt_paths: Collection[str] = (),
+        allow_bearer: bool = False,
+        create_schema: bool = False,
+        schema: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(auth=auth, csrf_exempt_paths=csrf_exempt_paths, allow_bearer=allow_bearer)
+        self.create_schema = create_schema
+        self.schema = schema
+
+    async def _start(self) -> None:
+        """:func:`start` with these options (a framework's start-up hook)."""
+        await start(self.auth, create_schema=self.create_schema, schema=self.schema)
+
+    async def _stop(self) -> None:
+        """:func:`stop` (a framework's shutdown hook)."""
+        await stop(self.auth)
+
+    def _start_sync(self: IntegrationOptions[SyncLucia]) -> None:
+        """:func:`start_sync` with these options (a WSGI application's start-up)."""
+        start_sync(self.auth, create_schema=self.create_schema, schema=self.schema)
 
 
 def error_response(error: BaseException) -> ErrorResponse | None:

@@ -39,7 +39,14 @@ from typing import Any
 
 from lucia._core import Lucia
 from lucia._request import AuthRequest, LuciaRequest
-from lucia.integrations._common import AnyLucia, ErrorResponse, PendingCookies, accept, error_response, running
+from lucia.integrations._common import (
+    AnyLucia,
+    ErrorResponse,
+    PendingCookies,
+    RequestOptions,
+    error_response,
+    running,
+)
 from lucia.integrations._common import start as start_lucia
 from lucia.integrations._common import stop as stop_lucia
 
@@ -97,7 +104,7 @@ def get_auth(scope: Scope) -> AuthRequest:
     return auth
 
 
-class LuciaMiddleware:
+class LuciaMiddleware(RequestOptions[Lucia]):
     """Binds Lucia to every HTTP request of an ASGI application.
 
     Args:
@@ -117,23 +124,15 @@ class LuciaMiddleware:
         csrf_exempt_paths: Collection[str] = (),
         allow_bearer: bool = False,
     ) -> None:
+        super().__init__(auth=auth, csrf_exempt_paths=csrf_exempt_paths, allow_bearer=allow_bearer)
         self.app = app
-        self.auth = auth
-        self.csrf_exempt_paths = tuple(csrf_exempt_paths)
-        self.allow_bearer = allow_bearer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        credentials = accept(
-            self.auth,
-            lucia_request(scope),
-            scope.get("path", "/"),
-            self.csrf_exempt_paths,
-            allow_bearer=self.allow_bearer,
-        )
+        credentials = self._accept(lucia_request(scope), scope.get("path", "/"))
         if isinstance(credentials, ErrorResponse):
             await _send_error(send, credentials)
             return

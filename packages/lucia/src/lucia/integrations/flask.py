@@ -51,7 +51,7 @@ from lucia._errors import StorageError, TooManyRequestsError
 from lucia._models import Session, User
 from lucia._sync import SyncAuthRequest, SyncLucia
 from lucia.integrations import wsgi
-from lucia.integrations._common import ErrorResponse, PendingCookies, accept, answer_for, start_sync
+from lucia.integrations._common import ErrorResponse, IntegrationOptions, PendingCookies, answer_for, start_sync
 
 __all__ = ["FlaskLucia", "get_auth", "login_required", "require_user"]
 
@@ -59,7 +59,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class FlaskLucia:
+class FlaskLucia(IntegrationOptions[SyncLucia]):
     """The Flask extension (``init_app`` pattern); ``app.extensions["lucia"]`` is the instance.
 
     Args:
@@ -87,12 +87,14 @@ class FlaskLucia:
         create_schema: bool = False,
         schema: Mapping[str, Any] | None = None,
     ) -> None:
-        self.auth = wsgi.as_sync(auth)
-        self.csrf_exempt_paths = tuple(csrf_exempt_paths)
-        self.allow_bearer = allow_bearer
+        super().__init__(
+            auth=wsgi.as_sync(auth),
+            csrf_exempt_paths=csrf_exempt_paths,
+            allow_bearer=allow_bearer,
+            create_schema=create_schema,
+            schema=schema,
+        )
         self.connect = connect
-        self.create_schema = create_schema
-        self.schema = schema
         self._started = False
         self._start_lock = threading.Lock()
         if app is not None:
@@ -119,7 +121,7 @@ class FlaskLucia:
         """Create the schema if asked, connect and check it, once (:meth:`init_app` calls it)."""
         with self._start_lock:
             if not self._started:
-                start_sync(self.auth, create_schema=self.create_schema, schema=self.schema)
+                self._start_sync()
                 self._started = True
 
     def close(self) -> None:
@@ -129,13 +131,7 @@ class FlaskLucia:
     def _before_request(self) -> Response | None:
         if not self._started and (self.connect or self.create_schema):
             self.start()
-        credentials = accept(
-            self.auth.auth,
-            wsgi.lucia_request(request.environ),
-            request.path,
-            self.csrf_exempt_paths,
-            allow_bearer=self.allow_bearer,
-        )
+        credentials = self._accept(wsgi.lucia_request(request.environ), request.path)
         if isinstance(credentials, ErrorResponse):
             return _response(credentials)
         pending = PendingCookies()

@@ -27,7 +27,6 @@ it, an ``on_shutdown`` hook closes the adapters.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from litestar import MediaType, Request, Response
@@ -44,7 +43,7 @@ from lucia._errors import StorageError, TooManyRequestsError
 from lucia._models import Session, User
 from lucia._request import AuthRequest
 from lucia.integrations import asgi
-from lucia.integrations._common import answer_for, start, stop
+from lucia.integrations._common import IntegrationOptions, answer_for
 
 __all__ = ["AuthDependency", "LuciaDependency", "LuciaPlugin", "get_auth", "require_user", "requires_user"]
 
@@ -99,7 +98,7 @@ def _error_handler(request: Request[Any, Any, Any], error: Exception) -> Respons
     return Response(answer.text, status_code=answer.status, headers=dict(answer.headers), media_type=MediaType.TEXT)
 
 
-class LuciaPlugin(InitPluginProtocol):
+class LuciaPlugin(IntegrationOptions[Lucia], InitPluginProtocol):
     """Installs Lucia on a Litestar application: ``Litestar(plugins=[LuciaPlugin(auth=auth)])``.
 
     The dependencies are named ``auth`` and ``lucia``; an application dependency of the
@@ -117,22 +116,7 @@ class LuciaPlugin(InitPluginProtocol):
             e.g. ``{"user_columns": {"username": "text"}}``.
     """
 
-    __slots__ = ("allow_bearer", "auth", "create_schema", "csrf_exempt_paths", "schema")
-
-    def __init__(
-        self,
-        *,
-        auth: Lucia,
-        csrf_exempt_paths: Collection[str] = (),
-        allow_bearer: bool = False,
-        create_schema: bool = False,
-        schema: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.auth = auth
-        self.csrf_exempt_paths = tuple(csrf_exempt_paths)
-        self.allow_bearer = allow_bearer
-        self.create_schema = create_schema
-        self.schema = schema
+    __slots__ = ()
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         """Add the middleware (outermost), dependencies, exception handlers and lifecycle hooks."""
@@ -158,14 +142,6 @@ class LuciaPlugin(InitPluginProtocol):
         )
         for error in (TooManyRequestsError, StorageError):
             app_config.exception_handlers.setdefault(error, _error_handler)
-        create_schema, schema = self.create_schema, self.schema
-
-        async def start_lucia() -> None:
-            await start(auth, create_schema=create_schema, schema=schema)
-
-        async def stop_lucia() -> None:
-            await stop(auth)
-
-        app_config.on_startup.append(start_lucia)
-        app_config.on_shutdown.append(stop_lucia)
+        app_config.on_startup.append(self._start)
+        app_config.on_shutdown.append(self._stop)
         return app_config

@@ -41,7 +41,7 @@ from lucia._errors import StorageError, TooManyRequestsError
 from lucia._models import Session, User
 from lucia._request import AuthRequest
 from lucia.integrations import asgi
-from lucia.integrations._common import answer_for, start, stop
+from lucia.integrations._common import IntegrationOptions, answer_for
 
 __all__ = ["QuartLucia", "get_auth", "login_required", "require_user"]
 
@@ -49,7 +49,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class QuartLucia:
+class QuartLucia(IntegrationOptions[Lucia]):
     """The Quart extension (``init_app`` pattern); ``app.extensions["lucia"]`` is the instance.
 
     Args:
@@ -76,11 +76,13 @@ class QuartLucia:
         create_schema: bool = False,
         schema: Mapping[str, Any] | None = None,
     ) -> None:
-        self.auth = auth
-        self.csrf_exempt_paths = tuple(csrf_exempt_paths)
-        self.allow_bearer = allow_bearer
-        self.create_schema = create_schema
-        self.schema = schema
+        super().__init__(
+            auth=auth,
+            csrf_exempt_paths=csrf_exempt_paths,
+            allow_bearer=allow_bearer,
+            create_schema=create_schema,
+            schema=schema,
+        )
         if app is not None:
             self.init_app(app)
 
@@ -99,12 +101,6 @@ class QuartLucia:
         app.register_error_handler(StorageError, _error_handler)
         app.before_serving(self._start)
         app.after_serving(self._stop)
-
-    async def _start(self) -> None:
-        await start(self.auth, create_schema=self.create_schema, schema=self.schema)
-
-    async def _stop(self) -> None:
-        await stop(self.auth)
 
 
 async def _error_handler(error: Exception) -> Response:

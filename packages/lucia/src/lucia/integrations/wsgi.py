@@ -40,7 +40,7 @@ from typing import Any, Union
 from lucia._core import Lucia
 from lucia._request import LuciaRequest
 from lucia._sync import SyncAuthRequest, SyncLucia
-from lucia.integrations._common import ErrorResponse, PendingCookies, accept, error_response, start_sync
+from lucia.integrations._common import ErrorResponse, IntegrationOptions, PendingCookies, error_response
 
 __all__ = ["ENVIRON_KEY", "LuciaMiddleware", "StartResponse", "WSGIApp", "WSGIEnvironment", "get_auth", "lucia_request"]
 
@@ -99,7 +99,7 @@ def as_sync(auth: Union[Lucia, SyncLucia]) -> SyncLucia:
     return auth if isinstance(auth, SyncLucia) else SyncLucia(auth)
 
 
-class LuciaMiddleware:
+class LuciaMiddleware(IntegrationOptions[SyncLucia]):
     """Binds Lucia to every request of a WSGI application.
 
     Args:
@@ -130,12 +130,16 @@ class LuciaMiddleware:
         create_schema: bool = False,
         schema: Mapping[str, Any] | None = None,
     ) -> None:
+        super().__init__(
+            auth=as_sync(auth),
+            csrf_exempt_paths=csrf_exempt_paths,
+            allow_bearer=allow_bearer,
+            create_schema=create_schema,
+            schema=schema,
+        )
         self.app = app
-        self.auth = as_sync(auth)
-        self.csrf_exempt_paths = tuple(csrf_exempt_paths)
-        self.allow_bearer = allow_bearer
         if connect or create_schema:
-            start_sync(self.auth, create_schema=create_schema, schema=schema)
+            self._start_sync()
 
     def close(self) -> None:
         """Close the adapters and stop :class:`~lucia.SyncLucia`'s loop (at shutdown)."""
@@ -143,13 +147,7 @@ class LuciaMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Handle one WSGI request."""
-        credentials = accept(
-            self.auth.auth,
-            lucia_request(environ),
-            environ.get("PATH_INFO", ""),
-            self.csrf_exempt_paths,
-            allow_bearer=self.allow_bearer,
-        )
+        credentials = self._accept(lucia_request(environ), environ.get("PATH_INFO", ""))
         if isinstance(credentials, ErrorResponse):
             return _error(start_response, credentials)
         pending = PendingCookies()

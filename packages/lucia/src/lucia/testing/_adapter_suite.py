@@ -24,6 +24,7 @@ from lucia.testing._harness import (
     key_row,
     needs,
     new_id,
+    refused_with,
     session_row,
     stored_form,
     user_row,
@@ -63,9 +64,9 @@ class UserAdapterTests(Harness):
         key = key_row(first.id, primary=True)
         await adapter.set_user(first, key)
         second = user_row()
-        with pytest.raises(LuciaError) as info:
-            await adapter.set_user(second, KeyRow(key.id, second.id, True, None, None))
-        assert info.value.code == "AUTH_DUPLICATE_KEY_ID"
+        await refused_with(
+            "AUTH_DUPLICATE_KEY_ID", adapter.set_user, second, KeyRow(key.id, second.id, True, None, None)
+        )
         assert await adapter.get_user(second.id) is None
         assert (await adapter.get_key(key.id)).user_id == first.id
 
@@ -74,9 +75,7 @@ class UserAdapterTests(Harness):
         user = user_row("first")
         await adapter.set_user(user, None)
         key = key_row(user.id, primary=True)
-        with pytest.raises(LuciaError) as info:
-            await adapter.set_user(UserRow(user.id, {"username": "second"}), key)
-        assert info.value.code == "AUTH_INVALID_USER_ID"
+        await refused_with("AUTH_INVALID_USER_ID", adapter.set_user, UserRow(user.id, {"username": "second"}), key)
         assert (await adapter.get_user(user.id)).attributes["username"] == "first"
         assert await adapter.get_key(key.id) is None
 
@@ -147,16 +146,12 @@ class UserAdapterTests(Harness):
         await adapter.set_user(user, None)
         key = key_row(user.id)
         await adapter.set_key(key)
-        with pytest.raises(LuciaError) as info:
-            await adapter.set_key(key)
-        assert info.value.code == "AUTH_DUPLICATE_KEY_ID"
+        await refused_with("AUTH_DUPLICATE_KEY_ID", adapter.set_key, key)
 
     async def test_set_key_for_unknown_user_raises(self, adapter: Any) -> None:
         """A key for an unknown user raises ``AUTH_INVALID_USER_ID`` and is not stored."""
         key = key_row(new_id("nobody"))
-        with pytest.raises(LuciaError) as info:
-            await adapter.set_key(key)
-        assert info.value.code == "AUTH_INVALID_USER_ID"
+        await refused_with("AUTH_INVALID_USER_ID", adapter.set_key, key)
         assert await adapter.get_key(key.id) is None
 
     async def test_get_keys_by_user_id(self, adapter: Any) -> None:
@@ -253,17 +248,13 @@ class SessionAdapterTests(Harness):
         """A duplicate session id raises ``AUTH_DUPLICATE_SESSION_ID``."""
         session = session_row(await self._stored_user(user_adapter))
         await adapter.set_session(session)
-        with pytest.raises(LuciaError) as info:
-            await adapter.set_session(session)
-        assert info.value.code == "AUTH_DUPLICATE_SESSION_ID"
+        await refused_with("AUTH_DUPLICATE_SESSION_ID", adapter.set_session, session)
 
     @needs("user_foreign_key")
     async def test_set_session_for_unknown_user_raises(self, adapter: Any) -> None:
         """A session for an unknown user raises ``AUTH_INVALID_USER_ID`` and is not stored."""
         session = session_row(new_id("nobody"))
-        with pytest.raises(LuciaError) as info:
-            await adapter.set_session(session)
-        assert info.value.code == "AUTH_INVALID_USER_ID"
+        await refused_with("AUTH_INVALID_USER_ID", adapter.set_session, session)
         assert await adapter.get_session(session.id) is None
 
     async def test_get_sessions_by_user_id(self, adapter: Any, user_adapter: Any) -> None:
@@ -419,9 +410,7 @@ class LuciaSessionTests(SessionPolicyTests):
         with pytest.raises(LuciaError):  # S3: the old token stops once its grace window passed
             await auth.validate_session(session.token)
         clock.advance(timedelta(days=16))
-        with pytest.raises(LuciaError) as info:
-            await auth.validate_session(renewed.token or "")
-        assert info.value.code == "AUTH_INVALID_SESSION_ID"
+        await refused_with("AUTH_INVALID_SESSION_ID", auth.validate_session, renewed.token or "")
 
     async def test_s3_validate_session_user_renews_idle_session(self, auth: Lucia, clock: FakeClock) -> None:
         """``validate_session_user`` rotates an idle session and returns its user."""
@@ -465,9 +454,7 @@ class LuciaSessionTests(SessionPolicyTests):
 
     async def test_create_session_for_unknown_user_fails(self, auth: Lucia) -> None:
         """No session is created for a user that does not exist."""
-        with pytest.raises(LuciaError) as info:
-            await auth.create_session(new_id("nobody"))
-        assert info.value.code == "AUTH_INVALID_USER_ID"
+        await refused_with("AUTH_INVALID_USER_ID", auth.create_session, new_id("nobody"))
 
 
 class LuciaTests(LuciaSessionTests):
@@ -482,9 +469,7 @@ class LuciaTests(LuciaSessionTests):
         )
         key = await auth.use_key("email", email, "correct horse")
         assert key.user_id == user.user_id and key.primary and key.password_defined
-        with pytest.raises(LuciaError) as info:
-            await auth.use_key("email", email, "wrong horse")
-        assert info.value.code == "AUTH_INVALID_PASSWORD"
+        await refused_with("AUTH_INVALID_PASSWORD", auth.use_key, "email", email, "wrong horse")
 
     async def test_d1_create_user_with_taken_key_creates_nothing(self, auth: Lucia, adapter: Any) -> None:
         """A sign-up with a taken primary key fails whole: no second user."""
@@ -519,9 +504,7 @@ class LuciaTests(LuciaSessionTests):
             user_id, provider_id="otp", provider_user_id="late", password=None, expires_in=timedelta(minutes=5)
         )
         clock.advance(timedelta(minutes=6))
-        with pytest.raises(LuciaError) as info:
-            await auth.use_key("otp", "late", None)
-        assert info.value.code == "AUTH_EXPIRED_KEY"
+        await refused_with("AUTH_EXPIRED_KEY", auth.use_key, "otp", "late", None)
         with pytest.raises(LuciaError):
             await auth.get_key("otp", "late")
 

@@ -35,13 +35,14 @@ that lacks one does not declare it, and those tests are skipped with that reason
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
 import secrets
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar, Protocol
 
@@ -59,7 +60,7 @@ from lucia._errors import (
 )
 from lucia.adapters.sql import SQLAdapter
 from lucia.testing._clock import FakeClock
-from lucia.testing._harness import Harness, fast_password_hasher, needs, new_id
+from lucia.testing._harness import Harness, fast_password_hasher, needs, new_id, required_fixture
 
 __all__ = ["FaultInjector", "FaultTests"]
 
@@ -153,20 +154,14 @@ class FaultTests(Harness):
 
     capabilities: ClassVar[frozenset[str]] = frozenset({"kill_connection", "fork"})
 
-    @pytest.fixture
-    def faults(self) -> FaultInjector:
-        """The fault injector in front of the adapter's server; a store's test class must supply it."""
-        pytest.fail("the fault suite needs a `faults` fixture (a FaultInjector in front of the adapter's server)")
-
-    @pytest.fixture
-    def storage_time_limit(self) -> float:
-        """The longest any call may take against a stalled server; a store's test class must supply it."""
-        pytest.fail("the fault suite needs a `storage_time_limit` fixture (seconds)")
-
-    @pytest.fixture
-    def adapter_recipe(self) -> tuple[str, Mapping[str, Any]]:
-        """How a new process builds the adapter: ``("module:callable", kwargs)``, through ``faults``, one connection."""
-        pytest.fail("the fault suite needs an `adapter_recipe` fixture")
+    faults = required_fixture("faults", "The FaultInjector in front of the adapter's server.")
+    storage_time_limit = required_fixture(
+        "storage_time_limit", "The longest any call may take against a stalled server, in seconds."
+    )
+    adapter_recipe = required_fixture(
+        "adapter_recipe",
+        'How a new process builds the adapter: ``("module:callable", kwargs)``, through ``faults``, one connection.',
+    )
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -192,6 +187,29 @@ class FaultTests(Harness):
         user = await auth.create_user(primary_key=None, attributes={"username": "fault"})
         session = await auth.create_session(user.user_id)
         return user.user_id, session.token or ""
+
+    @contextlib.asynccontextmanager
+    async def _signed_in_during(
+        self, auth: Lucia, faults: FaultInjector, fault: str = "stall"
+    ) -> AsyncIterator[tuple[str, str]]:
+        """Sign a user in, then yield ``(user_id, token)`` while ``fault`` lasts.
+
+        ``fault`` is ``"stall"`` (the server stops answering) or ``"cut"`` (connections
+        cut and new ones refused). Afterwards the injector resumes and the store
+        recovers; on a clean exit the session must still authenticate (no sign-out).
+        """
+        user_id, token = await self._signed_in(auth)
+        if fault == "cut":
+            faults.refuse(REFUSE_SECONDS)
+            faults.cut()
+        else:
+            faults.stall()
+        try:
+            yield user_id, token
+        finally:
+            faults.resume()
+        await self._recover(auth)
+        assert (await auth.validate_session(token)).user_id == user_id
 
     async def _sign_up(self, auth: Lucia, email: str) -> str:
         key = {"provider_id": "email", "provider_user_id": email, "password": "correct horse"}
@@ -309,9 +327,7 @@ class FaultTests(Harness):
     ) -> None:
         """A server that stops answering: reads and writes fail with ``StorageTimeoutError`` in bounded time."""
         auth = self._lucia(adapter, clock)
-        user_id, token = await self._signed_in(auth)
-        faults.stall()
-        try:
+        async with self._signed_in_during(auth, faults) as (user_id, token):
             calls: Sequence[Callable[[], Awaitable[object]]] = (
                 lambda: auth.validate_session_user(token),
                 lambda: self._sign_up(auth, f"{secrets.token_hex(4)}@example.com"),
@@ -322,10 +338,6 @@ class FaultTests(Harness):
                     with pytest.raises(StorageTimeoutError) as info:
                         await call()
                 assert info.value.code == "AUTH_STORAGE_TIMEOUT" and info.value.__cause__ is not None
-        finally:
-            faults.resume()
-        await self._recover(auth)
-        assert (await auth.validate_session(token)).user_id == user_id
 
     @needs("kill_connection")
     async def test_an_applications_own_timeout_is_not_delayed_by_a_stalled_server(
@@ -333,9 +345,7 @@ class FaultTests(Harness):
     ) -> None:
         """``asyncio.wait_for`` and a cancel scope around a call on a stalled server return on time."""
         auth = self._lucia(adapter, clock)
-        user_id, token = await self._signed_in(auth)
-        faults.stall()
-        try:
+        async with self._signed_in_during(auth, faults) as (user_id, token):
             with anyio.fail_after(APP_TIMEOUT + APP_SLACK):
                 with pytest.raises(TimeoutError):
                     await asyncio.wait_for(auth.validate_session_user(token), APP_TIMEOUT)
@@ -343,10 +353,6 @@ class FaultTests(Harness):
                 with anyio.move_on_after(APP_TIMEOUT) as scope:
                     await auth.create_session(user_id)
             assert scope.cancelled_caught
-        finally:
-            faults.resume()
-        await self._recover(auth)
-        assert (await auth.validate_session(token)).user_id == user_id
 
     @needs("kill_connection")
     @pytest.mark.parametrize("fault", ["cut", "stall"])
@@ -355,21 +361,11 @@ class FaultTests(Harness):
     ) -> None:
         """While the server is unreachable, validation raises a ``StorageError``: no session, and no sign-out."""
         auth = self._lucia(adapter, clock)
-        user_id, token = await self._signed_in(auth)
-        if fault == "cut":
-            faults.refuse(REFUSE_SECONDS)
-            faults.cut()
-        else:
-            faults.stall()
-        try:
+        async with self._signed_in_during(auth, faults, fault) as (_, token):
             for validate in (auth.validate_session_user, auth.validate_session, auth.get_session):
                 with anyio.fail_after(storage_time_limit + 1):
                     with pytest.raises(StorageError):  # not InvalidSessionError: a 503, not a 401
                         await validate(token)
-        finally:
-            faults.resume()
-        await self._recover(auth)
-        assert (await auth.validate_session(token)).user_id == user_id
 
     @needs("kill_connection")
     async def test_d3_bad_input_is_refused_without_touching_the_store(

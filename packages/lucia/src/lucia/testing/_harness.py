@@ -6,12 +6,13 @@ import dataclasses
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import anyio
 import pytest
 
 from lucia._core import Lucia
+from lucia._errors import LuciaError
 from lucia.adapters import KeyRow, SessionRow, UserRow
 from lucia.passwords import Argon2idHasher
 from lucia.testing._clock import FakeClock
@@ -27,6 +28,7 @@ __all__ = [
     "gather_outcomes",
     "needs",
     "new_id",
+    "required_fixture",
     "stored_form",
 ]
 
@@ -111,6 +113,24 @@ async def gather_outcomes(count: int, call: Callable[[], Awaitable[Any]]) -> lis
     return results
 
 
+def required_fixture(name: str, doc: str) -> Any:
+    """A fixture of a suite that each store's test class must supply; a test run without it fails, saying so.
+
+    Assign it to the attribute of the same name: ``faults = required_fixture("faults", "...")``.
+
+    Args:
+        name: The fixture's name.
+        doc: What the fixture gives (its docstring, and the failure's message).
+    """
+
+    def missing(self: object) -> NoReturn:
+        pytest.fail(f"the suite needs a `{name}` fixture, which the store's test class supplies: {doc}")
+
+    missing.__name__ = missing.__qualname__ = name
+    missing.__doc__ = f"{doc} A store's test class must supply it."
+    return pytest.fixture(name=name)(missing)
+
+
 class Harness:
     """Fixtures shared by every suite class. Subclasses supply ``adapter``.
 
@@ -139,10 +159,7 @@ class Harness:
         """The store for users that sessions point at; the adapter itself unless overridden."""
         return adapter
 
-    @pytest.fixture
-    def raw_dump(self) -> Callable[[], Awaitable[str]]:
-        """Every stored row as text; an adapter's test class must supply it (SECURITY S2)."""
-        pytest.fail("the conformance suite needs a `raw_dump` fixture: every stored row as text")
+    raw_dump = required_fixture("raw_dump", "Every stored row as text (an async callable; SECURITY S2).")
 
     @pytest.fixture
     def clock(self) -> FakeClock:
@@ -157,6 +174,24 @@ class Harness:
         user = user_row()
         await user_adapter.set_user(user, None)
         return user.id
+
+
+async def refused_with(code: str, call: Callable[..., Awaitable[object]], *args: Any, **kwargs: Any) -> None:
+    """Check that ``await call(*args, **kwargs)`` raises a :class:`~lucia.LuciaError` with ``code``."""
+    with pytest.raises(LuciaError) as info:
+        await call(*args, **kwargs)
+    assert info.value.code == code
+
+
+def token_readers(auth: Lucia) -> tuple[Callable[[str], Awaitable[object]], ...]:
+    """Every method of ``auth`` that looks a session token up (SECURITY S5 checks its shape first)."""
+    return (
+        auth.validate_session,
+        auth.validate_session_user,
+        auth.get_session,
+        auth.get_session_user,
+        auth.renew_session,
+    )
 
 
 def needs(capability: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -25,7 +25,7 @@ from lucia._core import Lucia
 from lucia._errors import InvalidPasswordError, TooManyRequestsError
 from lucia.adapters.memory import MemoryAdapter
 from lucia.testing._clock import FakeClock
-from lucia.testing._harness import Harness, fast_password_hasher, gather_outcomes, needs
+from lucia.testing._harness import Harness, fast_password_hasher, gather_outcomes, needs, required_fixture
 from lucia.throttle import Backoff, Throttle, ThrottleState
 
 __all__ = ["StoreRecipe", "ThrottleStoreTests"]
@@ -75,15 +75,8 @@ class ThrottleStoreTests(Harness):
 
     capabilities: ClassVar[frozenset[str]] = frozenset({"shared_across_processes"})
 
-    @pytest.fixture
-    def throttle_store(self) -> Any:
-        """A fresh store; a store's test class must supply it."""
-        pytest.fail("the throttle store suite needs a `throttle_store` fixture")
-
-    @pytest.fixture
-    def throttle_store_recipe(self) -> StoreRecipe:
-        """How another process builds the same store; a store's test class must supply it."""
-        pytest.fail("the throttle store suite needs a `throttle_store_recipe` fixture")
+    throttle_store = required_fixture("throttle_store", "A fresh throttle store.")
+    throttle_store_recipe = required_fixture("throttle_store_recipe", "How another process builds the same store.")
 
     async def test_b1_hits_follow_the_reference_back_off_exactly(self, throttle_store: Any) -> None:
         """Counted hits and refusals match :class:`~lucia.throttle.Backoff` step by step (with ``forget_after``)."""

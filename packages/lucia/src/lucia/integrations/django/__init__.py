@@ -73,10 +73,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.utils.module_loading import import_string
 
 from lucia._core import Lucia
-from lucia._errors import InvalidRequestError
 from lucia._models import Session, User
-from lucia._request import AuthRequest, LuciaRequest, RequestCredentials
-from lucia._sync import SyncAuthRequest, SyncLucia
+from lucia._request import AuthRequest, LuciaRequest
+from lucia._sync import AuthRequestWrapper, SyncAuthRequest, SyncLucia, _awaited
 from lucia.cookies import Cookie
 from lucia.integrations._common import ErrorResponse, PendingCookies, accept, error_response, start_sync
 
@@ -181,10 +180,6 @@ def _http_response(answer: ErrorResponse) -> HttpResponse:
     return response
 
 
-async def _awaited(func: Callable[..., Awaitable[T]], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
-    return await func(*args, **kwargs)
-
-
 class _ServerLoopLucia(SyncLucia):
     """:class:`~lucia.SyncLucia` for a sync view under ASGI: each call runs on the server's loop.
 
@@ -227,27 +222,12 @@ class _HopLucia:
         return f"<Lucia on {self.sync!r}>"
 
 
-class _HopAuthRequest:
+class _HopAuthRequest(AuthRequestWrapper):
     """:class:`~lucia.AuthRequest` for an async view under WSGI (its coroutines run on SyncLucia's loop)."""
 
     def __init__(self, auth: _HopLucia, inner: AuthRequest) -> None:
+        super().__init__(inner)
         self.auth = auth
-        self.inner = inner
-
-    @property
-    def credentials(self) -> RequestCredentials:
-        """What the request carries (token source, client address, CSRF verdict)."""
-        return self.inner.credentials
-
-    @property
-    def csrf_error(self) -> InvalidRequestError | None:
-        """The CSRF error of an unsafe request whose origin was refused, else ``None``."""
-        return self.inner.csrf_error
-
-    @property
-    def client(self) -> str | None:
-        """The client's address (after the trusted-proxy rules)."""
-        return self.inner.client
 
     async def validate_user(self) -> tuple[Session, User] | tuple[None, None]:
         """The request's live session and its user, or ``(None, None)``."""
@@ -256,10 +236,6 @@ class _HopAuthRequest:
     async def validate(self) -> Session | None:
         """The request's live session, or ``None``. Renews an idle session and sets its cookie."""
         return await self.auth.run(self.inner.validate)
-
-    def set_session(self, session: Session | None) -> None:
-        """Set (or with ``None`` clear) the session cookie and the cached result."""
-        self.inner.set_session(session)
 
 
 AnyAuthRequest = Union[AuthRequest, SyncAuthRequest, _HopAuthRequest]

@@ -1,0 +1,23 @@
+"""What every test of this repository shares (pytest loads this file for any test path below it).
+
+The folders whose tests import helper modules by name (``_scenario``, ``_demo``, ...) are on
+``sys.path`` through ``pythonpath`` in pyproject.toml: importlib import mode adds none.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lucia.testing import FakeClock
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio."""
+    return "asyncio"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock the test moves by hand (a test or suite that needs another start defines its own)."""
+    return FakeClock()

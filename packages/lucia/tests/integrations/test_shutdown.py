@@ -19,9 +19,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import EXAMPLES
 
 from lucia.testing.services import free_port
+
+#: docs/examples/frameworks/: the runnable apps the docs show.
+EXAMPLES = Path(__file__).resolve().parents[4] / "docs" / "examples" / "frameworks"
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGTERM is a POSIX signal")
 

@@ -376,6 +376,28 @@ class SQLStatements:
             else f"INSERT INTO {insert_state} ON DUPLICATE KEY UPDATE failures = failures"
         )
         self.update_throttle_state = f"UPDATE {t} SET failures = {p}, last_failure = {p}, expires = {p} WHERE id = {p}"
+        #: A whole throttle hit in one statement (the reference rule of :class:`lucia.throttle.Backoff`
+        #: in SQL, see :meth:`throttle_hit_params`): returns a row when the hit was counted and
+        #: none when the key is inside its back-off window. ``None`` where the database has no
+        #: ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` (MySQL, MariaDB: a transaction then).
+        self.count_throttle_hit: str | None = None
+        if d.insert_ignore is DDLKind.ON_CONFLICT and d.delete_returning:
+            big = f"CAST({p} AS {d.bigint_type})"
+            most, least = ("GREATEST", "LEAST") if d.name == "postgresql" else ("MAX", "MIN")
+            now = "excluded.last_failure"
+            # The key's state is live (not forgotten, not expired) on the row as stored.
+            live = f"(s.failures > 0 AND s.expires > {now} AND {now} - s.last_failure < {big})"
+            shift = f"CAST({most}(0, {least}(s.failures - {big}, {big})) AS INTEGER)"
+            delay = f"{least}({big}, {big} << {shift})"
+            self.count_throttle_hit = (
+                f"INSERT INTO {t} AS s (id, failures, last_failure, expires) VALUES ({p}, 1, {big}, {big}) "
+                f"ON CONFLICT (id) DO UPDATE SET "
+                f"failures = CASE WHEN {live} THEN s.failures + 1 ELSE 1 END, "
+                f"last_failure = CASE WHEN {live} THEN {most}(s.last_failure, {now}) ELSE {now} END, "
+                f"expires = excluded.expires "
+                f"WHERE NOT ({live} AND s.failures >= {big}) OR s.last_failure + {delay} <= {now} "
+                f"RETURNING failures"
+            )
         self.delete_throttle_state = f"DELETE FROM {t} WHERE id = {p}"
         self.insert_throttle_event = f"INSERT INTO {e} (id, bucket, at, expires) VALUES ({p}, {p}, {p}, {p})"
         self.count_throttle_events = f"SELECT COUNT(*), MIN(at) FROM {e} WHERE bucket = {p} AND at >= {p}"
@@ -607,6 +629,22 @@ class SQLStatements:
                 raise InvalidInputError(None, f"unsupported column type {type_!r}")
             extra += f", {d.q(name)} {sql_type}"
         return extra
+
+    @staticmethod
+    def throttle_hit_params(key: str, now: int, backoff: Backoff) -> tuple[object, ...]:
+        """The parameters of :attr:`count_throttle_hit`, in the order of its placeholders.
+
+        The back-off's exponent is capped where ``base_delay`` doubled reaches ``max_delay``
+        (at most 40, as in :meth:`lucia.throttle.Backoff.delay`), so the SQL shift never
+        overflows and gives the same window as the reference.
+        """
+        cap = 0
+        while cap < 40 and backoff.base_delay << cap < backoff.max_delay:
+            cap += 1
+        forget = backoff.forget_after
+        live = (forget,)  # the forget_after of each test that the key's state is live
+        window = (backoff.max_delay, backoff.base_delay, backoff.max_failures, cap)
+        return (key, now, now + forget, *live, *live, *live, backoff.max_failures, *window)
 
     # Row decoding: drivers hand back tuples in the column order of the statements above.
 
@@ -1116,8 +1154,17 @@ class SQLThrottleStore:
         return None if row is None or int(row[0]) == 0 else ThrottleState(int(row[0]), int(row[1]))
 
     async def hit(self, key: str, *, now: int, backoff: Backoff) -> int:
-        """Refuse inside the window, else count: one transaction on the key's locked row."""
+        """Refuse inside the window, else count: one upsert, or one transaction on the key's locked row."""
         sql = self._adapter._sql
+        if sql.count_throttle_hit is not None:
+            counted = await self._adapter._write_one(sql.count_throttle_hit, sql.throttle_hit_params(key, now, backoff))
+            if counted is not None:
+                return 0
+            # Refused inside the window: how long is left (the rare path, one more read).
+            row = await self._adapter._one(sql.get_throttle_state, (key,))
+            live = row is not None and int(row[0]) > 0 and int(row[2]) > now
+            state = ThrottleState(int(row[0]), int(row[1])) if live and row is not None else None
+            return max(1, backoff.wait_ms(state, now))
         async with self._adapter._transaction() as tx:
             await tx.write(sql.insert_throttle_state, (key, 0, 0, 0))
             row = await tx.one(sql.lock_throttle_state, (key,))

@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import importlib
 import multiprocessing
+import random
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -94,6 +95,22 @@ class ThrottleStoreTests(Harness):
         await throttle_store.delete_state(key)
         assert await throttle_store.get_state(key) is None
         assert await throttle_store.hit(key, now=now, backoff=backoff) == 0
+
+    async def test_b1_random_timelines_follow_the_reference(self, throttle_store: Any) -> None:
+        """Random settings (up to a day's base delay) and gaps: each hit counted or refused as the reference says."""
+        rng = random.Random(20261206)  # the same timelines on every run and every store
+        for _ in range(4):
+            base = rng.choice((1, 250, 1_000, 86_400_000))
+            longest = base * rng.choice((1, 3, 64, 1 << 20))
+            backoff = Backoff(rng.randint(1, 5), base, longest, longest * rng.choice((1, 2, 10)))
+            key, now, expected = f"k:{secrets.token_hex(8)}", 1_700_000_000_000, None
+            for _ in range(40):
+                now += rng.choice((0, 1, base // 2, base, 2 * base, longest, backoff.forget_after))
+                wait = await throttle_store.hit(key, now=now, backoff=backoff)
+                assert wait == backoff.wait_ms(expected, now), (backoff, expected, now)
+                if wait == 0:
+                    expected = backoff.counted(expected, now)
+                assert await throttle_store.get_state(key) == expected
 
     async def test_b1_no_refusal_below_max_failures_when_clocks_disagree(self, throttle_store: Any) -> None:
         """Below ``max_failures`` nothing waits, even if the last failure has a later time (a clock ahead)."""

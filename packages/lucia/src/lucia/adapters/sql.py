@@ -1131,6 +1131,13 @@ class SQLAdapter(ABC):
         await self._write(self._sql.delete_expired_challenges, (now,))
 
 
+def _live_state(row: Sequence[Any] | None, now: int) -> ThrottleState | None:
+    """A key's state from its ``failures, last_failure, expires`` row, or ``None`` if it has none or it expired."""
+    if row is None or int(row[0]) == 0 or int(row[2]) <= now:
+        return None
+    return ThrottleState(int(row[0]), int(row[1]))
+
+
 class SQLThrottleStore:
     """Throttle state in the adapter's database: atomic, shared by every process using it.
 
@@ -1162,15 +1169,10 @@ class SQLThrottleStore:
                 return 0
             # Refused inside the window: how long is left (the rare path, one more read).
             row = await self._adapter._one(sql.get_throttle_state, (key,))
-            live = row is not None and int(row[0]) > 0 and int(row[2]) > now
-            state = ThrottleState(int(row[0]), int(row[1])) if live and row is not None else None
-            return max(1, backoff.wait_ms(state, now))
+            return max(1, backoff.wait_ms(_live_state(row, now), now))
         async with self._adapter._transaction() as tx:
             await tx.write(sql.insert_throttle_state, (key, 0, 0, 0))
-            row = await tx.one(sql.lock_throttle_state, (key,))
-            assert row is not None
-            failures, last, expires = int(row[0]), int(row[1]), int(row[2])
-            state = None if failures == 0 or expires <= now else ThrottleState(failures, last)
+            state = _live_state(await tx.one(sql.lock_throttle_state, (key,)), now)
             wait = backoff.wait_ms(state, now)
             if wait == 0:
                 new = backoff.counted(state, now)
